@@ -1,0 +1,45 @@
+"""The generation pipeline: validated services in, a tree of artifacts out (pure, no I/O).
+
+Each emitter maps the whole model to ``{relative path: file text}``; paths are POSIX and relative to the
+output root (``alerts/onboarding.rules.yml``). The writer puts the union on disk in one move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from slokit.spec.model import Service
+
+Artifacts = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Choices of the ``generate`` command that change what emitters produce."""
+
+    #: Rule file flavour: "prometheus", "prometheus-operator" or "mimir".
+    rules_format: str = "prometheus"
+
+
+Emitter = Callable[[Sequence[Service], Options], Artifacts]
+
+#: The output folders the generator owns: each is replaced whole on every run.
+MANAGED_DIRS: tuple[str, ...] = ("alerts", "dashboards", "runbooks")
+
+
+def emitters() -> list[Emitter]:
+    """Every emitter, imported here so that a missing one fails loudly and the order is fixed."""
+    return []
+
+
+def generate(services: Sequence[Service], options: Options = Options()) -> Artifacts:
+    out: Artifacts = {}
+    for emit in emitters():
+        for path, text in emit(services, options).items():
+            if path in out:
+                raise RuntimeError(f"two emitters wrote {path}")
+            if path.split("/", 1)[0] not in MANAGED_DIRS:
+                raise RuntimeError(f"emitter wrote {path} outside {', '.join(MANAGED_DIRS)}")
+            out[path] = text
+    return out

@@ -1,0 +1,208 @@
+"""The validated, immutable model every emitter reads.
+
+The loader (``slokit.spec.load``) is the only producer of these objects; emitters are pure functions of
+them. Values are already parsed and checked: ratios are exact Fractions, durations are ``Duration``,
+label mappings are read-only. ``loc`` fields point back into the YAML for later diagnostics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Literal
+
+from slokit.semconv import MetricNames
+from slokit.spec.units import Duration, format_percent
+
+Severity = Literal["page", "ticket"]
+SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value stands in a spec file (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NOWHERE = Location("<spec>", 1, 1)
+
+
+# --- SLIs ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpErrors:
+    """Built-in: bad = responses whose status matches ``status`` (a regex), total = all requests."""
+
+    status: str
+    route: str | None = None
+    method: str | None = None
+    kind: Literal["http_errors"] = "http_errors"
+
+
+@dataclass(frozen=True)
+class HttpLatency:
+    """Built-in: good = requests at or under ``threshold`` (an ``le`` bound of the duration histogram)."""
+
+    threshold: Duration
+    route: str | None = None
+    method: str | None = None
+    kind: Literal["http_latency"] = "http_latency"
+
+
+@dataclass(frozen=True)
+class CacheMisses:
+    """Built-in: bad = misses of the named cache, total = its lookups."""
+
+    cache: str
+    kind: Literal["cache_misses"] = "cache_misses"
+
+
+@dataclass(frozen=True)
+class RatioQueries:
+    """Generic: PromQL for bad (or good) and total events, each with a ``{{window}}`` placeholder."""
+
+    total: str
+    bad: str | None = None
+    good: str | None = None
+    kind: Literal["ratio"] = "ratio"
+
+
+SLI = HttpErrors | HttpLatency | CacheMisses | RatioQueries
+
+WINDOW_PLACEHOLDER = "{{window}}"
+
+
+# --- alerts -------------------------------------------------------------------------------------------
+
+GuardrailKind = Literal["error_ratio_above", "good_ratio_below", "quantile_above"]
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """A plain threshold alert written in the spec (``{error_ratio_above: 1%, for: 5m, severity: ticket}``).
+
+    ``threshold`` is a ratio for the ratio kinds and unused for ``quantile_above``, where ``quantile``
+    (0.95 for ``p95_above``) and ``latency`` hold the level.
+    """
+
+    kind: GuardrailKind
+    key: str  # as written: "error_ratio_above", "p95_above", ...
+    for_: Duration
+    severity: Severity
+    threshold: Fraction = Fraction(0)
+    quantile: Fraction | None = None
+    latency: Duration | None = None
+    rollback: bool = False
+    description: str | None = None
+    loc: Location = field(default=NOWHERE, compare=False)
+
+    @property
+    def level_text(self) -> str:
+        """The threshold as a person reads it: ``1%`` or ``500ms``."""
+        if self.kind == "quantile_above":
+            assert self.latency is not None
+            return str(self.latency)
+        return format_percent(self.threshold)
+
+
+# --- SLO and service -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunbookText:
+    """Service-specific text the owner adds to a runbook page; rendered as Markdown."""
+
+    summary: str | None = None
+    impact: str | None = None
+    diagnosis: str | None = None
+    mitigation: str | None = None
+    contacts: str | None = None
+
+
+@dataclass(frozen=True)
+class SLO:
+    name: str
+    objective: Fraction  # good share, 0 < objective <= 1 (99.5 % -> 199/200)
+    window: Duration
+    sli: SLI
+    description: str = ""
+    alerts: tuple[Guardrail, ...] = ()
+    burn_rate: bool = True
+    labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    #: Burn-rate alerts stay quiet while the alert's long window holds fewer events than this (0: off).
+    min_events: int = 0
+    #: When set, an alert fires when the SLI's series are absent for this long.
+    absent_for: Duration | None = None
+    runbook: RunbookText = RunbookText()
+    loc: Location = field(default=NOWHERE, compare=False)
+
+    @property
+    def error_budget(self) -> Fraction:
+        """The allowed bad share: 1 - objective (0.5 % for a 99.5 % objective)."""
+        return 1 - self.objective
+
+
+@dataclass(frozen=True)
+class PagerDuty:
+    routing_key_file: str
+    #: Events API endpoint; None uses Alertmanager's default (PagerDuty's own).
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Slack:
+    channel: str
+    api_url_file: str
+
+
+@dataclass(frozen=True)
+class Receiver:
+    pagerduty: PagerDuty | None = None
+    slack: Slack | None = None
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where each severity goes. None: the spec gave nothing for it (a placeholder receiver is used)."""
+
+    page: Receiver | None = None
+    ticket: Receiver | None = None
+
+    def for_severity(self, severity: Severity) -> Receiver | None:
+        return self.page if severity == "page" else self.ticket
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    owner: str
+    slos: tuple[SLO, ...]
+    metrics: MetricNames
+    #: Histogram buckets the service's middleware uses; every latency threshold is one of them.
+    buckets: tuple[float, ...]
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    selector: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    runbook_url: str | None = None
+    grafana_folder: str = "SLOs"
+    grafana_url: str | None = None
+    routing: Routing = Routing()
+    source: str = "<spec>"
+    loc: Location = field(default=NOWHERE, compare=False)
+
+    def slo(self, name: str) -> SLO:
+        for slo in self.slos:
+            if slo.name == name:
+                return slo
+        raise KeyError(name)

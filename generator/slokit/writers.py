@@ -1,0 +1,36 @@
+"""Put a generated tree on disk without ever leaving it half-written.
+
+Everything is written into a temporary folder beside the target first; only when all files are there is
+each managed folder swapped into place with renames, so a failure (disk full, a bug in an emitter) leaves
+the previous output untouched, and files of services that no longer exist do not linger.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+
+def write_tree(out_dir: Path, files: Mapping[str, str], managed: Iterable[str]) -> list[Path]:
+    """Replace each ``managed`` folder under ``out_dir`` with exactly the given files; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    managed = list(managed)
+    staging = Path(tempfile.mkdtemp(prefix=".slokit-", dir=out_dir))
+    try:
+        for rel, text in files.items():
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        for name in managed:
+            (staging / name).mkdir(exist_ok=True)
+        for name in managed:
+            final, old = out_dir / name, staging / f"{name}.old"
+            if final.exists():
+                os.replace(final, old)
+            os.replace(staging / name, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(out_dir / rel for rel in files)
