@@ -1,0 +1,114 @@
+"""The PromQL of an SLI: bad and total events of one SLO over a window.
+
+Recording rules, runbook pages and dashboards all show the same queries, so they are built here once.
+Built-in SLIs read the middleware's series (``service.metrics``) narrowed by ``service.selector``; the
+generic ``ratio`` SLI substitutes the window into the user's queries. Every query is wrapped in a plain
+``sum(...)`` so that bad and total come out as one label-free sample each and always divide cleanly,
+whatever labels the underlying series (or the user's query) carry.
+"""
+
+from __future__ import annotations
+
+from slokit import promql
+from slokit.semconv import CACHE_MISS
+from slokit.spec.model import (
+    SLO,
+    WINDOW_PLACEHOLDER,
+    CacheMisses,
+    HttpErrors,
+    HttpLatency,
+    RatioQueries,
+    Service,
+)
+from slokit.spec.units import Duration
+
+
+def _route_method(service: Service, route: str | None, method: str | None) -> list[str]:
+    m = service.metrics
+    out = []
+    if route is not None:
+        out.append(promql.matcher(m.route_label, route))
+    if method is not None:
+        out.append(promql.matcher(m.method_label, method))
+    return out
+
+
+def _rate(metric: str, service: Service, extra: list[str], window: Duration) -> str:
+    return f"sum(rate({metric}{promql.selector(service.selector, extra)}[{window}]))"
+
+
+def _is_plain_sum(query: str) -> bool:
+    """True for ``sum(...)`` with nothing after the closing parenthesis (no ``by``/``without``, no operator).
+
+    Such a query already yields one label-free sample, so it is used as written instead of ``sum(sum(..))``.
+    Quoted strings are skipped so that parentheses inside label values do not count.
+    """
+    text = query.strip()
+    if not text.startswith("sum") or not text[3:].lstrip().startswith("("):
+        return False
+    depth, i, quote = 0, text.index("("), ""
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'`":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+        i += 1
+    return False
+
+
+def user_query(query: str, window: Duration) -> str:
+    """A ``ratio`` SLI query with its ``{{window}}`` filled in, summed to one label-free sample."""
+    text = query.replace(WINDOW_PLACEHOLDER, str(window)).strip()
+    return text if _is_plain_sum(text) else f"sum({text})"
+
+
+def good_minus(total: str, good: str) -> str:
+    """Bad events as total minus good; a good query without series (a total outage) counts as zero good."""
+    return f"{total} - ({good} or vector(0))"
+
+
+def sli_queries(service: Service, slo: SLO, window: Duration) -> tuple[str, str]:
+    """``(bad, total)``: PromQL giving the per-second rate of bad events and of all events over ``window``.
+
+    Each query returns at most one sample without labels. ``bad`` returns nothing when its series do
+    not exist yet (no 5xx was ever counted); callers that need a zero there add ``or vector(0)``.
+    """
+    sli = slo.sli
+    m = service.metrics
+    if isinstance(sli, HttpErrors):
+        scope = _route_method(service, sli.route, sli.method)
+        status = promql.matcher(m.status_label, sli.status, "=~")
+        return (
+            _rate(m.duration_count, service, [*scope, status], window),
+            _rate(m.duration_count, service, scope, window),
+        )
+    if isinstance(sli, HttpLatency):
+        scope = _route_method(service, sli.route, sli.method)
+        le = promql.matcher("le", promql.le_regex(sli.threshold.seconds), "=~")
+        total = _rate(m.duration_count, service, scope, window)
+        good = _rate(m.duration_bucket, service, [*scope, le], window)
+        return good_minus(total, good), total
+    if isinstance(sli, CacheMisses):
+        cache = promql.matcher(m.cache_label, sli.cache)
+        miss = promql.matcher(m.outcome_label, CACHE_MISS)
+        return (
+            _rate(m.cache_lookups_total, service, [cache, miss], window),
+            _rate(m.cache_lookups_total, service, [cache], window),
+        )
+    if isinstance(sli, RatioQueries):
+        total = user_query(sli.total, window)
+        if sli.bad is not None:
+            return user_query(sli.bad, window), total
+        assert sli.good is not None, "the loader guarantees bad or good"
+        return good_minus(total, user_query(sli.good, window)), total
+    raise TypeError(f"unknown SLI kind {sli!r}")
