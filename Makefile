@@ -1,0 +1,45 @@
+# slokit: `make` sets up and runs the main job on slo/; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SLOKIT := $(VENV)/bin/slokit
+STAMP  := $(VENV)/.installed
+SPECS  ?= slo
+
+.PHONY: all setup tools validate generate check schema lint typecheck test dashboards clean
+
+all: setup validate generate check
+
+# Tools first: on a bare Debian machine they bring python3-venv too.
+tools:
+	@scripts/install-tools.sh
+
+$(STAMP): pyproject.toml | tools
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[generator,dev]'
+	@touch $(STAMP)
+
+setup: tools $(STAMP)
+
+validate: setup
+	$(SLOKIT) validate $(SPECS)
+
+generate: setup
+	$(SLOKIT) generate $(SPECS)
+	$(SLOKIT) schema > schema/slokit.schema.json
+
+check: setup
+	$(SLOKIT) check $(SPECS)
+
+lint: setup
+	$(VENV)/bin/ruff check generator tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+test: setup lint typecheck
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

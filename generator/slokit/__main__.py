@@ -1,0 +1,3 @@
+from slokit._entry import main
+
+main()

@@ -1,0 +1,136 @@
+"""The ``slokit`` command line: the edge where files are read, artifacts written and tools run.
+
+Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path).
+No command prints a traceback for bad input; an unexpected internal error prints one line and exits 70
+(set SLOKIT_DEBUG=1 to see the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from slokit import __version__, pipeline
+from slokit.checks import ToolMissing, run_checks
+from slokit.spec import LoadResult, UsageError, load_services
+from slokit.spec.grammar import SERVICE
+from slokit.writers import write_tree
+
+DEFAULT_SPEC_DIR = "slo"
+EXIT_SPEC = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+def _fail_usage(message: str) -> NoReturn:
+    click.echo(f"slokit: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def load_or_exit(paths: Sequence[str], *, quiet_warnings: bool = False) -> LoadResult:
+    """Load the specs; print every diagnostic; exit 1 on any error so that nothing is written."""
+    try:
+        result = load_services(paths or [DEFAULT_SPEC_DIR])
+    except UsageError as exc:
+        _fail_usage(str(exc))
+    for diag in result.diagnostics:
+        if diag.level == "error" or not quiet_warnings:
+            click.echo(str(diag), err=True)
+    if not result.ok:
+        n = len(result.errors)
+        click.echo(f"{n} error{'s' if n != 1 else ''} in {len(result.files)} file(s); nothing written", err=True)
+        sys.exit(EXIT_SPEC)
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="slokit")
+def main() -> None:
+    """slokit: SLO-as-code. Turn SLO specs (slo/*.yaml) into Prometheus rules, Alertmanager routing,
+    Grafana dashboards, runbooks and promtool tests."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+def validate(paths: tuple[str, ...]) -> None:
+    """Check spec files (default: slo/) and print every problem as file:line:col: field: message."""
+    result = load_or_exit(paths)
+    slos = sum(len(s.slos) for s in result.services)
+    warnings = len(result.warnings)
+    click.echo(
+        f"ok: {len(result.files)} file(s), {len(result.services)} service(s), {slos} SLO(s)"
+        + (f", {warnings} warning(s)" if warnings else "")
+    )
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec (for yaml-language-server and other editors)."""
+    click.echo(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
+
+
+def spec_json_schema() -> dict[str, object]:
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://slokit.dev/schema/slokit.schema.json",
+        "title": "slokit SLO spec",
+        **SERVICE.schema(),
+    }
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Root folder for alerts/, dashboards/ and runbooks/.")
+@click.option("--format", "rules_format", default="prometheus", show_default=True,
+              type=click.Choice(["prometheus", "prometheus-operator", "mimir"]),
+              help="Rule file flavour (the plain rule and test files are always written).")
+def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
+    """Generate every artifact from the specs (default: slo/) into --out, replacing the old ones whole."""
+    result = load_or_exit(paths)
+    artifacts = pipeline.generate(result.services, pipeline.Options(rules_format=rules_format))
+    write_tree(Path(out_dir), artifacts, pipeline.MANAGED_DIRS)
+    click.echo(f"wrote {len(artifacts)} file(s) for {len(result.services)} service(s) under "
+               f"{', '.join(str(Path(out_dir) / d) + '/' for d in pipeline.MANAGED_DIRS)}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Root folder the artifacts were generated into.")
+def check(paths: tuple[str, ...], out_dir: str) -> None:
+    """Run promtool and amtool over the generated artifacts and report per file."""
+    result = load_or_exit(paths, quiet_warnings=True)
+    try:
+        results = run_checks(Path(out_dir), result.services)
+    except ToolMissing as exc:
+        click.echo(f"slokit check: {exc}", err=True)
+        sys.exit(EXIT_SPEC)
+    failed = 0
+    for r in results:
+        status = "ok" if r.ok else ("WARN" if r.level == "warning" else "FAIL")
+        click.echo(f"{status:<4} {r.tool}: {r.target}")
+        if r.detail and not r.ok:
+            click.echo("\n".join(f"     {line}" for line in r.detail.rstrip().splitlines()))
+        failed += (not r.ok) and r.level == "error"
+    click.echo(f"{len(results) - failed} of {len(results)} check(s) passed" + (f", {failed} failed" if failed else ""))
+    if failed:
+        sys.exit(EXIT_SPEC)
+
+
+def run() -> None:
+    """Console entry point: no traceback reaches the user unless SLOKIT_DEBUG is set."""
+    try:
+        main(standalone_mode=True)
+    except Exception as exc:  # the last line of defence, not a handler for expected errors
+        if os.environ.get("SLOKIT_DEBUG"):
+            raise
+        click.echo(f"slokit: internal error: {type(exc).__name__}: {exc} (set SLOKIT_DEBUG=1 for details)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)

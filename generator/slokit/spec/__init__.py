@@ -1,0 +1,13 @@
+"""Loading and validating SLO specs into the immutable model."""
+
+from slokit.spec.load import (
+    Diagnostic,
+    LoadResult,
+    SpecError,
+    UsageError,
+    discover,
+    load_or_raise,
+    load_services,
+)
+
+__all__ = ["Diagnostic", "LoadResult", "SpecError", "UsageError", "discover", "load_or_raise", "load_services"]

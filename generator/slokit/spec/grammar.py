@@ -1,0 +1,188 @@
+"""The SLO spec: every field, its type, whether it is required and what it means.
+
+This is the contract service teams write against (fields may be added, never renamed). ``slokit schema``
+prints it as JSON Schema; ``slokit validate`` checks files against it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slokit import semconv, series
+from slokit.spec.schema import (
+    Bool,
+    Choice,
+    DurationNode,
+    Field,
+    Int,
+    LabelMap,
+    ListOf,
+    Obj,
+    Objective,
+    Ratio,
+    Str,
+)
+from slokit.spec.units import Duration
+
+NAME_PATTERN = r"[a-z0-9][a-z0-9_-]*"
+NAME_HINT = "must be lower-case letters, digits, '-' or '_', starting with a letter or digit"
+URL_PATTERN = r"https?://[^\s]+"
+QUANTILE_KEY = r"p(\d{2})(\d*)_above"
+
+MIN_WINDOW = Duration.parse("1d")
+MAX_WINDOW = Duration.parse("366d")
+
+
+def _regex_problem(text: str) -> str | None:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        return f"is not a valid regular expression: {exc}"
+    return None
+
+
+def _method_problem(text: str) -> str | None:
+    if text not in semconv.STANDARD_METHODS:
+        return f"must be an HTTP method in upper case ({', '.join(sorted(semconv.STANDARD_METHODS))})"
+    return None
+
+
+def _query_problem(text: str) -> str | None:
+    if not re.search(r"\{\{\s*window\s*\}\}", text):
+        return "must contain the {{window}} placeholder for the range, e.g. sum(rate(errors_total[{{window}}]))"
+    return None
+
+
+_route = Str("route template as the middleware labels it, e.g. /api/items/{id}")
+_method = Str("HTTP method, e.g. PATCH", validate=_method_problem)
+_query = Str("PromQL with {{window}} where the range goes", validate=_query_problem)
+
+SLI = Obj(
+    description="How good and bad events are counted: exactly one kind.",
+    exactly_one=("http_errors", "http_latency", "cache_misses", "ratio"),
+    fields={
+        "http_errors": Field(Obj(
+            description="Built-in: bad = requests whose status code matches `status`, total = all requests.",
+            fields={
+                "status": Field(Str("status code regex, e.g. '5..' or '409'", allow_numbers=True,
+                                    validate=_regex_problem), required=True),
+                "route": Field(_route),
+                "method": Field(_method),
+            },
+        )),
+        "http_latency": Field(Obj(
+            description="Built-in: good = requests served within `threshold` (a histogram bucket bound).",
+            fields={
+                "threshold": Field(DurationNode("latency threshold, e.g. 300ms", positive=True), required=True),
+                "route": Field(_route),
+                "method": Field(_method),
+            },
+        )),
+        "cache_misses": Field(Obj(
+            description="Built-in: bad = cache misses, total = cache lookups.",
+            fields={"cache": Field(Str("cache name as recorded by the middleware"), required=True)},
+        )),
+        "ratio": Field(Obj(
+            description="Generic: PromQL for bad (or good) and total events, with {{window}} placeholders.",
+            exactly_one=("bad", "good"),
+            fields={"bad": Field(_query), "good": Field(_query), "total": Field(_query, required=True)},
+        )),
+    },
+)
+
+_severity = Choice(("page", "ticket"), "who is told: page = PagerDuty, ticket = Slack")
+
+ALERT = Obj(
+    description="A guardrail threshold alert: one of error_ratio_above, good_ratio_below or pNN_above.",
+    exactly_one=("error_ratio_above", "good_ratio_below"),
+    pattern=QUANTILE_KEY,
+    pattern_node=DurationNode("latency quantile level, e.g. p95_above: 500ms", positive=True),
+    pattern_hint="pNN_above (p95_above, p99_above...)",
+    fields={
+        "error_ratio_above": Field(Ratio("fires when the bad-event share exceeds this, e.g. 1%")),
+        "good_ratio_below": Field(Ratio("fires when the good-event share falls below this, e.g. 60%")),
+        "for": Field(DurationNode("how long the condition must hold, e.g. 5m"), required=True),
+        "severity": Field(_severity, required=True),
+        "rollback": Field(Bool("marks the alert as a rollback trigger of a progressive rollout"), default=False),
+        "description": Field(Str("extra text for the alert's description")),
+    },
+)
+
+RUNBOOK = Obj(
+    description="Service-specific Markdown rendered into the SLO's runbook page.",
+    fields={k: Field(Str(f"runbook {k} text (Markdown)")) for k in
+            ("summary", "impact", "diagnosis", "mitigation", "contacts")},
+)
+
+SLO = Obj(
+    description="One service level objective.",
+    fields={
+        "name": Field(Str("SLO name, unique within the service", pattern=NAME_PATTERN, hint=NAME_HINT),
+                      required=True),
+        "description": Field(Str("what the SLO promises, in one sentence")),
+        "objective": Field(Objective("percent of good events over the window, e.g. 99.5"), required=True),
+        "window": Field(DurationNode("rolling SLO window, e.g. 30d, 28d or 7d", minimum=MIN_WINDOW,
+                                     maximum=MAX_WINDOW), default=Duration.parse("30d")),
+        "sli": Field(SLI, required=True),
+        "alerts": Field(ListOf(ALERT, "guardrail threshold alerts besides the burn-rate alerts"), default=[]),
+        "burn_rate": Field(Bool("emit multi-window multi-burn-rate alerts (default true)"), default=True),
+        "labels": Field(LabelMap("extra labels on this SLO's rules and alerts", reserved=series.RESERVED_LABELS)),
+        "min_events": Field(Int("burn-rate alerts need at least this many events in their long window", 0),
+                            default=0),
+        "absent_for": Field(DurationNode("alert when the SLI's series are missing this long", positive=True)),
+        "runbook": Field(RUNBOOK),
+    },
+)
+
+_pagerduty = Obj(
+    description="PagerDuty Events API v2 receiver.",
+    fields={
+        "routing_key_file": Field(Str("file holding the integration's routing key"), required=True),
+        "url": Field(Str("Events API URL (default: PagerDuty's)", pattern=URL_PATTERN,
+                         hint="must be an http(s) URL")),
+    },
+)
+_slack = Obj(
+    description="Slack incoming-webhook receiver.",
+    fields={
+        "channel": Field(Str("channel, e.g. '#team-alerts'"), required=True),
+        "api_url_file": Field(Str("file holding the webhook URL"), required=True),
+    },
+)
+RECEIVER = Obj(
+    description="Where alerts of one severity go.",
+    at_least_one=True,
+    fields={"pagerduty": Field(_pagerduty), "slack": Field(_slack)},
+)
+
+SERVICE = Obj(
+    description="A service and its SLOs (one per file).",
+    fields={
+        "service": Field(Str("service name", pattern=NAME_PATTERN, hint=NAME_HINT), required=True),
+        "description": Field(Str("what the service does")),
+        "owner": Field(Str("owning team; label team=<owner> on every alert", pattern=NAME_PATTERN, hint=NAME_HINT),
+                       required=True),
+        "labels": Field(LabelMap("extra labels on every rule and alert", reserved=series.RESERVED_LABELS)),
+        "selector": Field(LabelMap("label matchers that pick this service's series in built-in SLIs")),
+        "runbook_url": Field(Str("base URL where the runbooks folder is published", pattern=URL_PATTERN,
+                                 hint="must be an http(s) URL")),
+        "grafana": Field(Obj(
+            description="Grafana placement.",
+            fields={
+                "folder": Field(Str("dashboard folder title"), default="SLOs"),
+                "url": Field(Str("Grafana base URL, for dashboard links in alerts", pattern=URL_PATTERN,
+                                 hint="must be an http(s) URL")),
+            },
+        )),
+        "routing": Field(Obj(
+            description="Alert routing by severity.",
+            fields={"page": Field(RECEIVER), "ticket": Field(RECEIVER)},
+        )),
+        "metrics_preset": Field(Choice(tuple(semconv.PRESETS), "metric names the middleware uses"),
+                                default="otel"),
+        "buckets": Field(ListOf(DurationNode("bucket bound, e.g. 300ms", positive=True),
+                                "duration histogram buckets the service uses (default: the middleware's)",
+                                min_items=1)),
+        "slos": Field(ListOf(SLO, "the service's SLOs", min_items=1), required=True),
+    },
+)
