@@ -18,6 +18,7 @@ import click
 
 from slokit import __version__, pipeline
 from slokit.checks import ToolMissing, run_checks
+from slokit.push_cli import push_command
 from slokit.spec import LoadResult, UsageError, load_services
 from slokit.spec.grammar import SERVICE
 from slokit.writers import write_tree
@@ -122,6 +123,9 @@ def check(paths: tuple[str, ...], out_dir: str) -> None:
     click.echo(f"{len(results) - failed} of {len(results)} check(s) passed" + (f", {failed} failed" if failed else ""))
     if failed:
         sys.exit(EXIT_SPEC)
+
+
+main.add_command(push_command)
 
 
 def run() -> None:

@@ -1,0 +1,108 @@
+"""The ``slokit push`` command: reads the token and URL, runs the push, prints one line per dashboard."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from slokit import __version__
+from slokit.grafana_api import ConfigError, GrafanaClient, RetryPolicy, Timeouts, check_token
+from slokit.push import INPUT_ERROR, Report, collect, push
+
+EXIT_CODES = """\b
+Exit codes:
+  0  every dashboard pushed (or, with --dry-run, compared)
+  1  a spec file is invalid
+  2  usage: URL or token missing, dashboard files missing or malformed
+  3  Grafana unreachable (connection refused, DNS, TLS, timeout) after the retries
+  4  401: token missing, wrong or expired
+  5  403: token not allowed to do this
+  6  404/400: the dashboard's folder does not exist
+  7  412: version-mismatch, name-exists or plugin-dashboard
+  8  5xx after the retries, or Grafana reports its database failing
+  9  Grafana rejected the request otherwise (400, 422, redirect)
+With several failures the code is that of the first one."""
+
+
+def read_token(token_file: str | None) -> str:
+    """The token from ``--token-file`` or ``GRAFANA_TOKEN``; the message never includes the value."""
+    if token_file:
+        try:
+            text = Path(token_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise ConfigError(f"cannot read the token file {token_file}: {reason}") from None
+    else:
+        text = os.environ.get("GRAFANA_TOKEN", "")
+        if not text.strip():
+            raise ConfigError(
+                "no Grafana token: set GRAFANA_TOKEN or pass --token-file FILE "
+                "(a service-account token with the Editor role)"
+            )
+    return check_token(text)
+
+
+@click.command("push", epilog=EXIT_CODES)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Root folder `slokit generate` wrote into; dashboards are read from its dashboards/.")
+@click.option("--url", envvar="GRAFANA_URL", metavar="URL",
+              help="Grafana's base URL, e.g. https://grafana.example.com  [env: GRAFANA_URL]")
+@click.option("--token-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="File holding the service-account token (else the GRAFANA_TOKEN environment variable).")
+@click.option("--dry-run", is_flag=True,
+              help="Compare with Grafana's copies and print new / changed / unchanged; write nothing.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds to wait for each answer (connecting: at most 5).")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0, max=10),
+              help="Retries after a connection error, timeout, 429 or 5xx.")
+@click.option("--backoff", default=0.5, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds before the first retry; doubled for each further one (at most 8).")
+def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_file: str | None,
+                 dry_run: bool, timeout: float, retries: int, backoff: float) -> None:
+    """Push the generated dashboards of the specs (default: slo/) to Grafana.
+
+    Each service's dashboard goes to the folder its spec names (created when missing); the overview goes
+    to the folder most services use. Every dashboard gets its own result line; one failure does not stop
+    the others.
+    """
+    from slokit.cli import load_or_exit  # here, not at the top: cli.py imports this module
+
+    services = load_or_exit(paths, quiet_warnings=True).services
+    try:
+        if not url:
+            raise ConfigError("no Grafana URL: set GRAFANA_URL or pass --url")
+        client = GrafanaClient(
+            url,
+            read_token(token_file),
+            timeouts=Timeouts(connect=min(5.0, timeout), read=timeout),
+            retry=RetryPolicy(attempts=retries + 1, backoff=backoff),
+            user_agent=f"slokit/{__version__}",
+        )
+    except ConfigError as err:
+        click.echo(f"slokit push: {err}", err=True)
+        sys.exit(err.exit_code)
+    targets, problems = collect(Path(out_dir) / "dashboards", services)
+    with client:
+        report = push(client, targets, dry_run=dry_run)
+    report = Report(tuple(problems) + report.outcomes, report.error)
+    _print(report, client.base_url, dry_run)
+    sys.exit(report.exit_code if report.outcomes or report.error else INPUT_ERROR)
+
+
+def _print(report: Report, base_url: str, dry_run: bool) -> None:
+    for outcome in report.outcomes:
+        click.echo(str(outcome), err=outcome.failed)
+    if report.error is not None:
+        click.echo(f"slokit push: {report.error}", err=True)
+    counts = Counter(o.state for o in report.outcomes)
+    summary = ", ".join(f"{n} {state}" for state, n in counts.items())
+    verb = "compared with" if dry_run else "pushed to"
+    line = f"{len(report.outcomes)} dashboard file(s) {verb} {base_url}: {summary or 'none'}"
+    if dry_run:
+        line += "; nothing written"
+    click.echo(line, err=report.exit_code != 0)
