@@ -40,7 +40,9 @@ Checker = Callable[[Path, Sequence[Service]], list[CheckResult]]
 
 def checkers() -> list[Checker]:
     """Every checker, in the order they run."""
-    return []
+    from slokit.alertmanager.check import check_alertmanager
+
+    return [check_alertmanager]
 
 
 def run_tool(argv: Sequence[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

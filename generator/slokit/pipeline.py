@@ -30,7 +30,9 @@ MANAGED_DIRS: tuple[str, ...] = ("alerts", "dashboards", "runbooks")
 
 def emitters() -> list[Emitter]:
     """Every emitter, imported here so that a missing one fails loudly and the order is fixed."""
-    return []
+    from slokit.alertmanager import emit as alertmanager
+
+    return [alertmanager]
 
 
 def generate(services: Sequence[Service], options: Options = Options()) -> Artifacts:
