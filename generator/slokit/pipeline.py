@@ -31,9 +31,10 @@ MANAGED_DIRS: tuple[str, ...] = ("alerts", "dashboards", "runbooks")
 def emitters() -> list[Emitter]:
     """Every emitter, imported here so that a missing one fails loudly and the order is fixed."""
     from slokit.alertmanager import emit as alertmanager
+    from slokit.dashboards import emit as dashboards
     from slokit.runbooks import emit as runbooks
 
-    return [alertmanager, runbooks]
+    return [alertmanager, dashboards, runbooks]
 
 
 def generate(services: Sequence[Service], options: Options = Options()) -> Artifacts:
