@@ -116,7 +116,8 @@ def _warnings(routing: RoutingPlan, services: Sequence[Service]) -> list[CheckRe
     for service in services:
         for severity in SEVERITIES:
             target = routing.targets[(service.name, severity)]
-            if is_placeholder(target):
+            used = any(a.severity == severity for slo in service.slos for a in alerts_for(service, slo))
+            if used and is_placeholder(target):
                 results.append(CheckResult(
                     OWN, f"{PATH} route {service.name} severity={severity}", False,
                     f"service {service.name} gives no routing for {severity}: its {severity} alerts reach the "
