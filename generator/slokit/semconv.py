@@ -27,6 +27,8 @@ class MetricNames:
     outcome_label: str
     #: A plain request counter that some presets expose besides the histogram (None: use ``duration_count``).
     requests_total: str | None = None
+    #: Gauge of requests being served, exposed only when the middleware's ``in_flight`` option is on.
+    active_requests: str | None = None
 
     @property
     def duration_bucket(self) -> str:
@@ -56,6 +58,7 @@ OTEL = MetricNames(
     cache_lookups="cache_lookups_total",
     cache_label="cache",
     outcome_label="outcome",
+    active_requests="http_server_active_requests",
 )
 
 #: The names most Prometheus HTTP exporters use.
@@ -69,6 +72,7 @@ CLASSIC = MetricNames(
     cache_label="cache",
     outcome_label="outcome",
     requests_total="http_requests_total",
+    active_requests="http_requests_in_flight",
 )
 
 PRESETS: dict[str, MetricNames] = {p.preset: p for p in (OTEL, CLASSIC)}

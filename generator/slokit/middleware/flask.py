@@ -1,0 +1,34 @@
+"""Flask integration: the route label is the matched ``url_rule`` (``/users/<int:user_id>``).
+
+    from slokit.middleware.flask import instrument_flask
+    instrument_flask(app, latency_thresholds=[0.3, 1.0])
+
+This module is imported only by Flask services; it imports Flask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+
+from slokit.middleware.wsgi import ROUTE_ENVIRON_KEY, SlokitWSGIMiddleware
+
+
+def _remember_route() -> None:
+    rule = request.url_rule
+    if rule is not None:
+        request.environ[ROUTE_ENVIRON_KEY] = rule.rule
+
+
+def instrument_flask(app: Flask, **options: Any) -> SlokitWSGIMiddleware:
+    """Wrap ``app.wsgi_app`` with the WSGI middleware and label requests with their url_rule.
+
+    The rule is noted by the first before-request function of the app, so it is known even when a later
+    one (authentication, rate limiting) answers instead of the view. ``options`` are those of
+    :class:`SlokitWSGIMiddleware`.
+    """
+    app.before_request_funcs.setdefault(None, []).insert(0, _remember_route)
+    middleware = SlokitWSGIMiddleware(app.wsgi_app, **options)
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    return middleware
