@@ -382,7 +382,7 @@ class Obj(Node):
             if self.pattern:
                 # "some key matches the pattern": not (every key fails to match it)
                 alternatives.append({"not": {"propertyNames": {"not": {"pattern": f"^{self.pattern}$"}}}})
-            out["anyOf"] = alternatives
+            out["oneOf"] = alternatives  # exactly one: two present match two alternatives
         if self.at_least_one:
             out["minProperties"] = 1
         return self._doc(out)

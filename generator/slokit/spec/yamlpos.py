@@ -85,7 +85,10 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 def load(text: str, name: str = "<string>") -> Document:
     """Parse one YAML document; syntax errors come back as problems, never as exceptions."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader rejects control characters already here
+    except yaml.reader.ReaderError as exc:
+        return Document(None, [_reader_problem(text, exc)])
     loader.name = name
     loader.problems = []
     try:
@@ -96,6 +99,8 @@ def load(text: str, name: str = "<string>") -> Document:
         pos = _pos(mark) if mark is not None else (1, 1)
         parts = [p for p in (exc.context, exc.problem) if p]
         return Document(None, [YamlProblem(pos, "invalid YAML: " + ", ".join(parts))])
+    except yaml.reader.ReaderError as exc:
+        return Document(None, [_reader_problem(text, exc)])
     except yaml.YAMLError as exc:
         return Document(None, [YamlProblem((1, 1), f"invalid YAML: {exc}")])
     except RecursionError:
@@ -103,3 +108,9 @@ def load(text: str, name: str = "<string>") -> Document:
     finally:
         loader.dispose()
     return Document(data, loader.problems)
+
+
+def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> YamlProblem:
+    before = text[: exc.position]
+    pos = (before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+    return YamlProblem(pos, f"invalid YAML: character {exc.character:#06x} is not allowed ({exc.reason})")
