@@ -210,13 +210,6 @@ class _Handler(BaseHTTPRequestHandler):
             return state.missing_folder_status, {"message": "folder not found", "status": "not-found"}
         overwrite = bool(body.get("overwrite"))
         existing = state.dashboards.get(uid)
-        if existing is not None and existing.get("pluginId"):
-            return 412, {
-                "message": f"The dashboard belongs to plugin {existing['pluginId']}.",
-                "status": "plugin-dashboard",
-            }
-        if existing is not None and not overwrite and model.get("version") != existing["version"]:
-            return 412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}
         same_name = [
             u
             for u, d in state.dashboards.items()
@@ -232,6 +225,13 @@ class _Handler(BaseHTTPRequestHandler):
             # the same title in the folder, which keeps its own uid.
             uid = same_name[0]
             existing = state.dashboards[uid]
+        if existing is not None and existing.get("pluginId"):
+            return 412, {
+                "message": f"The dashboard belongs to plugin {existing['pluginId']}.",
+                "status": "plugin-dashboard",
+            }
+        if existing is not None and not overwrite and model.get("version") != existing["version"]:
+            return 412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}
         version = existing["version"] + 1 if existing else 1
         dash_id = existing["id"] if existing else state.next_id
         if existing is None:
@@ -271,7 +271,9 @@ class GrafanaStandIn:
     def __init__(self, token: str, readonly_token: str | None = None) -> None:
         self.state = State(token=token, readonly_token=readonly_token)
         self._server = _Server(self.state)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="grafana-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="grafana-standin", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -292,7 +294,8 @@ class GrafanaStandIn:
     def fail_next(self, method: str, path: str, status: int, body: Any = None, times: int = 1) -> None:
         """Answer the next ``times`` requests to ``path`` (a prefix) with ``status`` and ``body``."""
         with self.state.lock:
-            self.state.injected.append(Injected(method, path, status, body or {"message": "injected"}, times))
+            answer = {"message": "injected"} if body is None else body
+            self.state.injected.append(Injected(method, path, status, answer, times))
 
     def drop_next(self, method: str, path: str, times: int = 1) -> None:
         """Close the connection without answering the next ``times`` requests to ``path``."""
