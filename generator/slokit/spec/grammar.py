@@ -105,6 +105,8 @@ ALERT = Obj(
         "severity": Field(_severity, required=True),
         "rollback": Field(Bool("marks the alert as a rollback trigger of a progressive rollout"), default=False),
         "description": Field(Str("extra text for the alert's description")),
+        "window": Field(DurationNode("range the ratio or quantile is computed over (default 5m)", positive=True),
+                        default=Duration.parse("5m")),
     },
 )
 
@@ -178,6 +180,8 @@ SERVICE = Obj(
             description="Alert routing by severity.",
             fields={"page": Field(RECEIVER), "ticket": Field(RECEIVER)},
         )),
+        "evaluation_interval": Field(DurationNode("evaluation interval of every generated rule group "
+                                                  "(default: chosen per group)", positive=True)),
         "metrics_preset": Field(Choice(tuple(semconv.PRESETS), "metric names the middleware uses"),
                                 default="otel"),
         "buckets": Field(ListOf(DurationNode("bucket bound, e.g. 300ms", positive=True),

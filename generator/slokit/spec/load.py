@@ -214,6 +214,7 @@ class _Builder:
             grafana_folder=grafana.get("folder", "SLOs"),
             grafana_url=grafana.get("url"),
             routing=routing,
+            evaluation_interval=v.get("evaluation_interval"),
             source=self.file,
             loc=self.at(self.raw.value_pos["service"]),
         )
@@ -278,7 +279,7 @@ class _Builder:
             self.error(raw.value_pos["for"], join(path, "for"),
                        f"{for_} is not shorter than the SLO window {window}: the alert could never matter")
         common: dict[str, Any] = dict(for_=for_, severity=v["severity"], rollback=v["rollback"],
-                                      description=v.get("description"), loc=self.at(raw.pos))
+                                      description=v.get("description"), window=v["window"], loc=self.at(raw.pos))
         if "error_ratio_above" in v:
             return Guardrail("error_ratio_above", "error_ratio_above", threshold=v["error_ratio_above"], **common)
         if "good_ratio_below" in v:

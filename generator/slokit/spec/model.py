@@ -105,6 +105,8 @@ class Guardrail:
     latency: Duration | None = None
     rollback: bool = False
     description: str | None = None
+    #: Range the ratio or quantile is computed over (``rate(...[5m])``).
+    window: Duration = Duration(5 * 60 * 1000)
     loc: Location = field(default=NOWHERE, compare=False)
 
     @property
@@ -198,6 +200,8 @@ class Service:
     grafana_folder: str = "SLOs"
     grafana_url: str | None = None
     routing: Routing = Routing()
+    #: Overrides the evaluation interval of every generated rule group (None: slokit's choice per group).
+    evaluation_interval: Duration | None = None
     source: str = "<spec>"
     loc: Location = field(default=NOWHERE, compare=False)
 
