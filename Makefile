@@ -32,6 +32,10 @@ generate: setup
 check: setup
 	$(SLOKIT) check $(SPECS)
 
+# Generate, then push the dashboards to Grafana (GRAFANA_URL, and GRAFANA_TOKEN or PUSH_ARGS=--token-file F).
+dashboards: generate
+	$(SLOKIT) push $(SPECS) $(PUSH_ARGS)
+
 lint: setup
 	$(VENV)/bin/ruff check generator tests benchmarks
 
