@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from slokit import pipeline
 from slokit.spec import load_or_raise
 from slokit.writers import write_tree
@@ -24,8 +26,9 @@ def _tree(root: Path) -> dict[str, str]:
     }
 
 
-def test_committed_artifacts_match_the_generator(tmp_path: Path) -> None:
-    services = load_or_raise([ROOT / "slo"])
+def test_committed_artifacts_match_the_generator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # spec paths as `make generate` names them
+    services = load_or_raise(["slo"])
     write_tree(tmp_path, pipeline.generate(services), pipeline.MANAGED_DIRS)
     fresh, committed = _tree(tmp_path), _tree(ROOT)
     stale = sorted(p for p in fresh.keys() | committed.keys() if fresh.get(p) != committed.get(p))
