@@ -38,6 +38,11 @@ def span(d: Duration) -> str:
     return text
 
 
+def factor_text(f: Fraction) -> str:
+    """A burn-rate factor as people compare them: ``14.4``, ``13.44``, ``0.23``."""
+    return f"{float(f):.2f}".rstrip("0").rstrip(".")
+
+
 def _round_minutes(ms: Fraction | float) -> Duration:
     minutes = round(ms / _MINUTE_MS)
     return Duration(minutes * _MINUTE_MS) if minutes else Duration(round(ms))
@@ -92,11 +97,11 @@ def _burn_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
     else:
         do_first = (f"The budget is draining (gone in {gone} at this rate): during working hours, find the "
                     "cause with the diagnosis queries and get a fix scheduled.")
-    fires = (f"the error ratio is above {format_percent(t.threshold)} ({format_number(t.factor)}x the "
+    fires = (f"the error ratio is above {format_percent(t.threshold)} ({factor_text(t.factor)}x the "
              f"{budget} error budget) over both the last {t.tier.long} and the last {t.tier.short}; "
              f"by then {format_percent(t.tier.budget_share)} of the {slo.window} budget is spent")
     checks = tuple(
-        queries.Query(f"Burn rate over {w} (fires above {format_number(t.factor)} on both)",
+        queries.Query(f"Burn rate over {w} (fires above {factor_text(t.factor)} on both)",
                       f"{queries.error_ratio_now(service, slo, w)} / {format_number(slo.error_budget)}")
         for w in (t.tier.long, t.tier.short)
     )
@@ -228,14 +233,14 @@ class Escalation:
 
 def _receiver_text(receiver: Receiver | None, severity: str) -> str:
     if receiver is None or (receiver.pagerduty is None and receiver.slack is None):
-        return (f"no `routing.{severity}` in the spec: Alertmanager sends these alerts to a placeholder receiver "
-                f"that notifies nobody. Add `routing.{severity}` to the spec.")
+        return (f"nobody. The spec has no `routing.{severity}`, so Alertmanager sends them to a placeholder "
+                f"receiver; add `routing.{severity}` to the spec.")
     parts = []
     if receiver.pagerduty is not None:
         parts.append("the team's PagerDuty service")
     if receiver.slack is not None:
         parts.append(f"Slack {mdtext.code(receiver.slack.channel)}")
-    return " and ".join(parts)
+    return " and ".join(parts) + "."
 
 
 def escalation(service: Service) -> Escalation:

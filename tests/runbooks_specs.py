@@ -1,0 +1,71 @@
+"""Spec texts for the runbook tests: other service names, windows, guardrails, owner text, hostile text."""
+
+from __future__ import annotations
+
+PAYMENTS = r"""
+service: payments-api
+owner: payments
+description: "Card payments <b>API</b> | # not a heading\n## nor this"
+metrics_preset: classic
+selector: {job: payments, env: "prod\"x"}
+runbook_url: https://wiki.example.com/sre/runbooks/
+grafana: {folder: Payments, url: "https://grafana.example.com/g(x)"}
+routing:
+  ticket: {slack: {channel: "#payments", api_url_file: /etc/alertmanager/slack-payments}}
+slos:
+  - name: checkout_errors
+    description: "Checkout <script>alert('x')</script> errors\n# boom | x"
+    window: 7d
+    objective: 99.9
+    sli: {http_errors: {status: "5..|429", route: "/v1/checkout", method: POST}}
+    absent_for: 15m
+    alerts:
+      - {error_ratio_above: 2%, for: 5m, severity: page, rollback: true}
+      - {error_ratio_above: 2%, for: 10m, severity: ticket}
+      - {error_ratio_above: 2%, for: 30m, severity: ticket}
+      - {good_ratio_below: 90%, for: 10m, severity: ticket}
+      - {p99_above: 2s, for: 10m, severity: page}
+      - {p99_above: 2s, for: 1h, severity: page, rollback: true}
+    runbook:
+      summary: "Checkout **failing** means lost revenue."
+      impact: "Customers cannot pay; carts are abandoned."
+      diagnosis: |
+        # Check the PSP
+        Look at `psp_errors_total`.
+        Setext
+        ===
+        <!-- unclosed
+        ```
+        unclosed fence
+      mitigation: "Fail over to the backup PSP with `make psp-failover`."
+      contacts: "Payments lead: @alice; PSP support +1 555 0100"
+  - name: latency-28d
+    window: 28d
+    objective: 99
+    sli: {http_latency: {threshold: 250ms}}
+    alerts:
+      - {p95_above: 1s, for: 5m, severity: ticket}
+  - name: ledger
+    window: 28d
+    objective: 99.95
+    burn_rate: false
+    sli:
+      ratio:
+        good: 'sum(rate(ledger_writes_total{result="ok"}[{{window}}]))'
+        total: 'sum(rate(ledger_writes_total[{{window}}]))'
+    alerts: [{error_ratio_above: 1%, for: 5m, severity: page}]
+"""
+
+#: No runbook_url (links stay repo-relative), no routing, no description, a cache SLI with few tiers.
+MINIMAL = r"""
+service: search_1
+owner: discovery
+slos:
+  - name: hits
+    objective: 90
+    window: 7d
+    sli: {cache_misses: {cache: "results|v2"}}
+    alerts:
+      - {good_ratio_below: 50%, for: 15m, severity: page}
+      - {good_ratio_below: 50%, for: 30m, severity: page}
+"""
