@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from grafana_standin import GrafanaStandIn
+from slokit import __version__
 from slokit.cli import main
 
 TOKEN = "glsa_FAKEcanaryTOKEN_0123456789abcdef_slokit"
@@ -172,3 +173,35 @@ def test_the_installed_command_exits_with_the_code_and_keeps_the_token_out(out: 
     assert proc.returncode == 3
     assert "cannot reach Grafana" in proc.stderr
     assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_generated_dashboards_push_and_then_compare_unchanged(grafana: GrafanaStandIn, tmp_path: Path) -> None:
+    """End to end: `slokit generate` for two services in different folders, then push and dry-run."""
+    specs = tmp_path / "slo"
+    specs.mkdir()
+    text = SPEC.read_text()
+    (specs / "onboarding.yaml").write_text(text)
+    billing = text.replace("service: onboarding", "service: billing").replace("{folder: SLOs}", "{folder: Payments}")
+    assert billing.count("billing") == 1 and "Payments" in billing
+    (specs / "billing.yaml").write_text(billing)
+    generated = CliRunner().invoke(main, ["generate", str(specs), "--out", str(tmp_path)])
+    assert generated.exit_code == 0, generated.output
+
+    pushed = CliRunner().invoke(
+        main, ["push", str(specs), "--out", str(tmp_path)], env={"GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": TOKEN}
+    )
+    assert pushed.exit_code == 0, pushed.output
+    assert pushed.stdout.count("created   dashboards/") == 3
+    folders = {f["uid"]: f["title"] for f in grafana.state.folders.values()}
+    placed = {uid: folders[d["folderUid"]] for uid, d in grafana.state.dashboards.items()}
+    assert placed == {"slokit-onboarding": "SLOs", "slokit-billing": "Payments", "slokit-overview": "Payments"}
+    assert (
+        grafana.state.dashboards["slokit-billing"]["message"] == f"slokit {__version__} from {specs / 'billing.yaml'}"
+    )
+
+    dry = CliRunner().invoke(
+        main,
+        ["push", str(specs), "--out", str(tmp_path), "--dry-run"],
+        env={"GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": TOKEN},
+    )
+    assert dry.exit_code == 0 and dry.stdout.count("unchanged dashboards/") == 3, dry.output

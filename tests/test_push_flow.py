@@ -20,7 +20,6 @@ from slokit.push import (
     changed_keys,
     collect,
     folder_uid,
-    overview_folder,
     push,
 )
 from slokit.spec.model import Service
@@ -237,12 +236,6 @@ def test_collect_checks_the_model(onboarding: Service, tmp_path: Path, model: ob
     targets, problems = collect(tmp_path / "dashboards", [onboarding])
     assert [t.uid for t in targets] == ["slokit-overview"]
     assert message in problems[0].detail
-
-
-def test_overview_folder_is_the_most_used_then_the_first(services: list[Service]) -> None:
-    assert overview_folder(services) == "SLOs"
-    assert overview_folder(services[1:2]) == "Payments"
-    assert overview_folder([services[1], services[0]]) == "Payments"
 
 
 @pytest.mark.parametrize("title", ["SLOs", "Team Payments / SLOs", "x" * 80, "日本語", "!!!"])

@@ -3,7 +3,8 @@
 Input is what ``slokit generate`` wrote: ``dashboards/<service>.json`` for every loaded service and
 ``dashboards/slo-overview.json``, bare dashboard models with stable uids. Each service's dashboard goes
 to the folder its spec names (``grafana.folder``); the overview goes to the folder most of the services
-use (the first one named on a tie), so a repository whose teams share one folder gets everything there.
+use (``slokit.dashboards.overview_folder``, the same rule as ``provisioning.yaml``), so a repository whose
+teams share one folder gets everything there.
 Folders are found by title and created when missing, with a uid derived from the title.
 
 A push never stops at the first failed dashboard: each one gets its own outcome. Only failures that
@@ -15,18 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from slokit import __version__
+from slokit.dashboards import OVERVIEW_FILE, file_name, overview_folder
 from slokit.grafana_api import FolderExists, GrafanaClient, GrafanaError, Rejected
 from slokit.links import slug
 from slokit.spec.model import Service
 
-OVERVIEW_FILE = "slo-overview.json"
 MESSAGE_MAX = 500  # Grafana's limit on a version message
 UID_MAX = 40  # Grafana's limit on dashboard and folder uids
 #: Exit code for problems with the local dashboard files (missing, not JSON, no uid).
@@ -89,11 +89,6 @@ class Report:
 # --- what to push ----------------------------------------------------------------------------------------
 
 
-def overview_folder(services: Sequence[Service]) -> str:
-    """The folder most services use; ties go to the one named first."""
-    return Counter(s.grafana_folder for s in services).most_common(1)[0][0]
-
-
 def folder_uid(title: str) -> str:
     """A stable uid for a folder slokit creates, readable when the title allows it."""
     base = slug(title)
@@ -107,7 +102,7 @@ def folder_uid(title: str) -> str:
 def collect(dashboards_dir: Path, services: Sequence[Service]) -> tuple[list[Target], list[Outcome]]:
     """The dashboards of ``services`` plus the overview; unreadable files become failed outcomes."""
     wanted: list[tuple[Path, str, tuple[str, ...]]] = [
-        (dashboards_dir / f"{s.name}.json", s.grafana_folder, (s.source,)) for s in services
+        (dashboards_dir / file_name(s), s.grafana_folder, (s.source,)) for s in services
     ]
     if services:
         sources = tuple(dict.fromkeys(s.source for s in services))
