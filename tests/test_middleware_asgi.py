@@ -90,12 +90,7 @@ def count(registry: CollectorRegistry, route: str, status: int, method: str = "G
 
 
 def total(registry: CollectorRegistry) -> float:
-    return sum(
-        s.value
-        for family in registry.collect()
-        for s in family.samples
-        if s.name == OTEL.duration_count
-    )
+    return sum(s.value for family in registry.collect() for s in family.samples if s.name == OTEL.duration_count)
 
 
 def series(registry: CollectorRegistry) -> set[tuple[str, ...]]:
@@ -108,9 +103,7 @@ def series(registry: CollectorRegistry) -> set[tuple[str, ...]]:
 
 
 def duration_sum(registry: CollectorRegistry) -> float:
-    return sum(
-        s.value for family in registry.collect() for s in family.samples if s.name == OTEL.duration_sum
-    )
+    return sum(s.value for family in registry.collect() for s in family.samples if s.name == OTEL.duration_sum)
 
 
 async def ok(request: Request) -> Response:

@@ -34,9 +34,7 @@ log = logging.getLogger("slokit.middleware")
 
 #: Paths answered without being measured unless ``exclude_paths`` says otherwise: the scrape endpoint
 #: and the usual health probes, which would otherwise dominate the request count of a quiet service.
-DEFAULT_EXCLUDED_PATHS: frozenset[str] = frozenset(
-    {"/metrics", "/health", "/healthz", "/livez", "/readyz", "/ping"}
-)
+DEFAULT_EXCLUDED_PATHS: frozenset[str] = frozenset({"/metrics", "/health", "/healthz", "/livez", "/readyz", "/ping"})
 
 #: Status recorded when the client went away before any response started (nginx's convention). It is not
 #: a 5xx, so a client hanging up does not spend the error budget, but the request is still counted once.
@@ -68,9 +66,7 @@ def _check_multiprocess(wanted: bool | None) -> bool:
     if not wanted:
         return False
     if directory is None or not os.path.isdir(directory):
-        raise RuntimeError(
-            "multiprocess mode needs PROMETHEUS_MULTIPROC_DIR set to an existing, writable directory"
-        )
+        raise RuntimeError("multiprocess mode needs PROMETHEUS_MULTIPROC_DIR set to an existing, writable directory")
     if not getattr(_values.ValueClass, "_multiprocess", False):
         raise RuntimeError(
             "PROMETHEUS_MULTIPROC_DIR was set after prometheus_client was imported; set it in the "
@@ -183,9 +179,7 @@ class HttpInstruments:
 
 
 _lock = threading.Lock()
-_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, dict[object, HttpInstruments]] = (
-    weakref.WeakKeyDictionary()
-)
+_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, dict[object, HttpInstruments]] = weakref.WeakKeyDictionary()
 _caches: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 _current_cache: list[Counter] = []
 
