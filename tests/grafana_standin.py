@@ -38,6 +38,7 @@ class Injected:
     body: Any
     times: int
     drop: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class State:
     database: str = "ok"
     missing_folder_status: int = 404
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: uid -> {"dashboard": model, "folderUid": str, "version": int, "id": int, "pluginId": str | None}
+    #: uid -> {"dashboard": model, "folderUid", "version", "id", "pluginId": str | None, "provisioned": bool}
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
     injected: list[Injected] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
@@ -101,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            self._send(injected.status, injected.body)
+            self._send(injected.status, injected.body, injected.headers)
             return
         if body is ValueError:
             self._send(400, {"message": "bad request data"})
@@ -117,9 +118,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return item
         return None
 
-    def _send(self, status: int, body: Any) -> None:
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -190,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             "version": stored["version"],
             "folderUid": stored["folderUid"],
             "folderTitle": folder.get("title", "General"),
-            "provisioned": False,
+            "provisioned": stored.get("provisioned", False),
         }
         return 200, {"dashboard": stored["dashboard"], "meta": meta}
 
@@ -225,6 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
             # the same title in the folder, which keeps its own uid.
             uid = same_name[0]
             existing = state.dashboards[uid]
+        if existing is not None and existing.get("provisioned"):
+            return 400, {"message": "Cannot save provisioned dashboard"}
         if existing is not None and existing.get("pluginId"):
             return 412, {
                 "message": f"The dashboard belongs to plugin {existing['pluginId']}.",
@@ -291,11 +296,19 @@ class GrafanaStandIn:
 
     # --- test controls ---------------------------------------------------------------------------------
 
-    def fail_next(self, method: str, path: str, status: int, body: Any = None, times: int = 1) -> None:
-        """Answer the next ``times`` requests to ``path`` (a prefix) with ``status`` and ``body``."""
+    def fail_next(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        body: Any = None,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests to ``path`` (a prefix) with ``status``, ``body`` and ``headers``."""
         with self.state.lock:
             answer = {"message": "injected"} if body is None else body
-            self.state.injected.append(Injected(method, path, status, answer, times))
+            self.state.injected.append(Injected(method, path, status, answer, times, headers=dict(headers or {})))
 
     def drop_next(self, method: str, path: str, times: int = 1) -> None:
         """Close the connection without answering the next ``times`` requests to ``path``."""
@@ -307,14 +320,18 @@ class GrafanaStandIn:
             self.state.folders[uid] = {"id": self.state.next_id, "uid": uid, "title": title, "version": 1}
             self.state.next_id += 1
 
-    def add_plugin_dashboard(self, uid: str, title: str, plugin_id: str) -> None:
+    def add_dashboard(
+        self, uid: str, title: str, folder_uid: str = "", plugin_id: str | None = None, provisioned: bool = False
+    ) -> None:
+        """A dashboard made outside the API under test: by hand, by an app plugin, or provisioned from files."""
         with self.state.lock:
             self.state.dashboards[uid] = {
                 "dashboard": {"uid": uid, "title": title, "id": self.state.next_id, "version": 1},
-                "folderUid": "",
+                "folderUid": folder_uid,
                 "version": 1,
                 "id": self.state.next_id,
                 "pluginId": plugin_id,
+                "provisioned": provisioned,
             }
             self.state.next_id += 1
 

@@ -125,6 +125,14 @@ def test_5xx_is_retried_then_succeeds(grafana: GrafanaStandIn) -> None:
     assert sleeps == [0.25, 0.5]
 
 
+def test_retry_after_is_honoured_up_to_the_cap(grafana: GrafanaStandIn) -> None:
+    grafana.fail_next("GET", "/api/folders", 429, {"message": "too many"}, headers={"Retry-After": "0.4"})
+    grafana.fail_next("GET", "/api/folders", 503, {"message": "busy"}, headers={"Retry-After": "120"})
+    sleeps = Sleeps()
+    assert client(grafana.url, sleeps=sleeps).list_folders() == []
+    assert sleeps == [0.4, 0.5]  # the server's wish beats the shorter backoff; max_backoff caps it
+
+
 def test_dropped_connection_is_retried_then_succeeds(grafana: GrafanaStandIn) -> None:
     grafana.drop_next("GET", "/api/folders", times=1)
     assert client(grafana.url).list_folders() == []
@@ -216,7 +224,7 @@ def test_real_rules_of_the_standin_produce_the_errors(grafana: GrafanaStandIn) -
     grafana.state.missing_folder_status = 400
     with pytest.raises(FolderMissing, match="400"):
         client(grafana.url).save_dashboard(DASHBOARD, "no-such-folder", "m")
-    grafana.add_plugin_dashboard("slokit-checkout", "SLOs / checkout", "prometheus")
+    grafana.add_dashboard("slokit-checkout", "SLOs / checkout", plugin_id="prometheus")
     with pytest.raises(DashboardConflict) as info:
         client(grafana.url).save_dashboard(DASHBOARD, "", "m")
     assert info.value.status == "plugin-dashboard"
@@ -232,6 +240,12 @@ def test_real_rules_of_the_standin_produce_the_errors(grafana: GrafanaStandIn) -
     with pytest.raises(DashboardConflict) as info:
         api.save_dashboard({**DASHBOARD, "uid": "fourth"}, "", "m")
     assert info.value.status == "plugin-dashboard"  # taking it over by title is refused too
+
+
+def test_a_provisioned_dashboard_is_refused(grafana: GrafanaStandIn) -> None:
+    grafana.add_dashboard("slokit-checkout", "SLOs / checkout", provisioned=True)
+    with pytest.raises(Rejected, match=r"400 \(Cannot save provisioned dashboard\)"):
+        client(grafana.url).save_dashboard(DASHBOARD, "", "m")
 
 
 def test_a_redirect_is_reported_not_followed(grafana: GrafanaStandIn) -> None:

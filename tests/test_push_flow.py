@@ -197,6 +197,16 @@ def test_dry_run_reports_new_changed_unchanged_and_writes_nothing(
     assert {d["version"] for d in grafana.state.dashboards.values()} == {1}
 
 
+def test_dry_run_warns_about_a_provisioned_dashboard(
+    grafana: GrafanaStandIn, onboarding: Service, tmp_path: Path
+) -> None:
+    grafana.add_dashboard("slokit-onboarding", "SLOs / onboarding", provisioned=True)
+    targets, _ = collect(write_dashboards(tmp_path, [onboarding]), [onboarding])
+    outcome = push(client(grafana.url), targets, dry_run=True).outcomes[0]
+    assert outcome.state == "changed" and "Grafana will refuse a push" in outcome.detail
+    assert push(client(grafana.url), targets).outcomes[0].detail.endswith("(Cannot save provisioned dashboard)")
+
+
 def test_changed_keys_ignore_what_grafana_sets() -> None:
     local = dashboard("u", "T")
     remote = {**local, "id": 12, "version": 7, "iteration": 1700000000}

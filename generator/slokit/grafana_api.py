@@ -299,9 +299,10 @@ class GrafanaClient:
         """Send with retries; return a 2xx answer (or 404 when ``ok404``), raise a GrafanaError otherwise."""
         url = self.base_url + path
         last = ""
+        wait_at_least = 0.0
         for attempt in range(self._retry.attempts):
             if attempt:
-                self._sleep(self._retry.delay(attempt - 1))
+                self._sleep(max(self._retry.delay(attempt - 1), wait_at_least))
             try:
                 resp = self._session.request(
                     method,
@@ -311,6 +312,9 @@ class GrafanaClient:
                     timeout=(self._timeouts.connect, self._timeouts.read),
                     allow_redirects=False,
                 )
+            except requests.ConnectTimeout:
+                last = f"no connection within {self._timeouts.connect:g}s"
+                continue
             except requests.Timeout:
                 last = f"no answer within {self._timeouts.read:g}s"
                 continue
@@ -322,6 +326,7 @@ class GrafanaClient:
                 raise Unreachable(f"{what}: {type(exc).__name__}") from None
             if resp.status_code in _RETRY_STATUSES:
                 last = f"HTTP {resp.status_code}{self._detail(resp)}"
+                wait_at_least = self._retry_after(resp)
                 continue
             if 200 <= resp.status_code < 300 or (ok404 and resp.status_code == 404):
                 return resp
@@ -363,10 +368,17 @@ class GrafanaClient:
         text = str(body.get("message", "")) if isinstance(body, dict) else ""
         if not text and isinstance(body, dict) and "database" in body:
             text = f"database {body['database']}"
-        if not text and not isinstance(body, dict | list):
-            text = resp.text.strip().splitlines()[0] if resp.text.strip() else ""
+        if not text and not isinstance(body, dict | list) and not resp.text.lstrip().startswith("<"):
+            text = resp.text.strip().splitlines()[0] if resp.text.strip() else ""  # not an HTML error page
         text = self._redact(text)[:_MAX_DETAIL]
         return f" ({text})" if text else ""
+
+    def _retry_after(self, resp: requests.Response) -> float:
+        """The server's ``Retry-After`` in seconds (429, 503), capped by the policy; 0 when absent."""
+        try:
+            return min(float(resp.headers.get("Retry-After", "0")), self._retry.max_backoff)
+        except ValueError:  # the HTTP-date form: fall back to the policy's own delay
+            return 0.0
 
     def _redact(self, text: str) -> str:
         return _safe_url(text.replace(self._token, "<redacted>"))

@@ -234,6 +234,8 @@ def _diff(client: GrafanaClient, target: Target) -> Outcome:
     if remote_folder != target.folder:
         notes.append(f"moves from folder {remote_folder!r} to {target.folder!r}")
     where = f"uid {target.uid}, Grafana's version {meta.get('version', '?')}"
+    if meta.get("provisioned"):
+        notes.append("provisioned from files on the Grafana host, so Grafana will refuse a push")
     if notes:
         return Outcome(target.file, "changed", f"{where}: {'; '.join(notes)}")
     return Outcome(target.file, "unchanged", where)
