@@ -15,7 +15,8 @@ _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _LINE_START_MARKER = re.compile(r"^([#+\-=]|\d+(?=[.)]))")
 _BACKTICKS = re.compile(r"`+")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?=[ \t]|$)")
+# An ATX heading at top level or inside list items and block quotes (``- # x``, ``> ## y``).
+_ATX = re.compile(r"^( {0,3}(?:(?:>|[-+*]|\d{1,9}[.)])(?=[ \t]|$)[ \t]*)*)(#{1,6})(?=[ \t]|$)")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _HTML_START = re.compile(r"^( {0,3})<")
 
@@ -74,8 +75,8 @@ def block(text: object, min_level: int = 4) -> str:
             continue
         atx = _ATX.match(line)
         if atx:
-            level = min(6, len(atx.group(1)) + shift)
-            line = "#" * level + line[atx.end():]
+            level = min(6, len(atx.group(2)) + shift)
+            line = atx.group(1) + "#" * level + line[atx.end():]
         elif previous_is_text and _SETEXT.match(line):
             line = "\\" + line.lstrip()
         else:

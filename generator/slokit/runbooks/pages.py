@@ -108,27 +108,37 @@ def _burn_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
     return _view(service, slo, a, do_first, fires, gone, checks)
 
 
+def ratio_now(service: Service, slo: SLO, window: Duration) -> str:
+    """The bad-event ratio over ``window``: the recorded series when the rules record it, else the raw SLI."""
+    if window in burnrate.ALERT_WINDOWS and window < slo.window:
+        return queries.error_ratio_now(service, slo, window)
+    bad, total = sli_queries(service, slo, window)
+    return f"(\n  {bad} or vector(0)\n)\n/\n  {total}"
+
+
 def _guardrail_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
     g = a.guardrail
     assert g is not None
-    five = Duration.parse(queries.RANGE)
+    w = g.window
     gone: Duration | None = None
     if g.kind == "quantile_above":
         q = g.quantile if g.quantile is not None else Fraction(0)
-        fires = (f"the {g.key.removesuffix('_above')} latency stays above {g.level_text} for {g.for_}: more than "
+        pnn = g.key.removesuffix("_above")
+        fires = (f"the {pnn} latency over {w} stays above {g.level_text} for {g.for_}: more than "
                  f"{format_percent(1 - q)} of requests take longer than {g.level_text}")
         checks: tuple[queries.Query, ...] = (
-            queries.Query(f"{g.key.removesuffix('_above')} latency now",
-                          queries.latency_quantile(service, slo, float(q))),
+            queries.Query(f"{pnn} latency over {w} now", queries.latency_quantile(service, slo, float(q), window=w)),
         )
     elif g.kind == "error_ratio_above":
-        fires = f"the error ratio stays above {g.level_text} for {g.for_}"
+        fires = f"the error ratio over {w} stays above {g.level_text} for {g.for_}"
         gone = exhaustion_at(slo, g.threshold)
-        checks = (queries.Query("Error ratio now", queries.error_ratio_now(service, slo, five)),)
+        checks = (queries.Query(f"Error ratio over {w} now", ratio_now(service, slo, w)),)
     else:
-        fires = f"the good ratio stays below {g.level_text} for {g.for_}"
+        fires = f"the good ratio over {w} stays below {g.level_text} for {g.for_}"
         gone = exhaustion_at(slo, 1 - g.threshold)
-        checks = (queries.Query("Good ratio now", f"1 - {queries.error_ratio_now(service, slo, five)}"),)
+        checks = (queries.Query(f"Good ratio over {w} now", f"1 - (\n{ratio_now(service, slo, w)}\n)"),)
+    if g.description:
+        fires += f". {mdtext.inline(g.description)}"
     if a.rollback:
         do_first = ("Rollback trigger: stop the progressive rollout and roll back to the previous version now; "
                     "diagnose afterwards.")

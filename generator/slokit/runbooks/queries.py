@@ -48,19 +48,21 @@ def _sel(matchers: list[str], *more: str) -> str:
     return "{" + ", ".join([*matchers, *more]) + "}"
 
 
-def _rate_sum(by: str, metric: str, matchers: list[str], *more: str) -> str:
-    return f"sum by ({by}) (rate({metric}{_sel(matchers, *more)}[{RANGE}]))"
+def _rate_sum(by: str, metric: str, matchers: list[str], *more: str, range_: Duration | None = None) -> str:
+    return f"sum by ({by}) (rate({metric}{_sel(matchers, *more)}[{range_ or RANGE}]))"
 
 
 def _ratio(by: str, bad: tuple[str, list[str], tuple[str, ...]], total: tuple[str, list[str]]) -> str:
-    return f"{_rate_sum(by, bad[0], bad[1], *bad[2])}\n/\n{_rate_sum(by, total[0], total[1])}"
+    """Bad share per ``by`` value, worst first; groups without a single bad event show 0 instead of vanishing."""
+    bad_q, total_q = _rate_sum(by, bad[0], bad[1], *bad[2]), _rate_sum(by, total[0], total[1])
+    return f"sort_desc(\n  (\n    {bad_q}\n    or\n    0 * {total_q}\n  )\n  /\n  {total_q}\n)"
 
 
-def latency_quantile(service: Service, slo: SLO, quantile: float, by: str = "") -> str:
+def latency_quantile(service: Service, slo: SLO, quantile: float, by: str = "", window: Duration | None = None) -> str:
     """``histogram_quantile`` of the service's request durations, restricted like the SLI."""
     m = service.metrics
     labels = "le" + (f", {by}" if by else "")
-    inner = _rate_sum(labels, m.duration_bucket, _http_matchers(service, slo))
+    inner = _rate_sum(labels, m.duration_bucket, _http_matchers(service, slo), range_=window)
     return f"histogram_quantile({format_number(quantile)}, {inner})"
 
 
@@ -109,7 +111,7 @@ def diagnosis(service: Service, slo: SLO) -> list[Query]:
 
         def slow(by: str) -> str:
             fast = _rate_sum(by, m.duration_bucket, base, le)
-            return f"1 - (\n  {fast}\n/\n  {_rate_sum(by, m.duration_count, base)}\n)"
+            return f"sort_desc(\n  1 - (\n    {fast}\n    /\n    {_rate_sum(by, m.duration_count, base)}\n  )\n)"
 
         return [
             Query(f"Share of requests slower than {sli.threshold}, by route (which endpoints)", slow(m.route_label)),
