@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from grafana_standin import GrafanaStandIn
+from grafana_standin import STANDIN_VERSION, GrafanaStandIn
 from slokit import __version__
 from slokit.cli import main
 
@@ -63,7 +63,7 @@ def test_push_then_dry_run(grafana: GrafanaStandIn, out: Path) -> None:
     first = run(out, url=grafana.url)
     assert first.exit_code == 0, first.output
     assert "created   dashboards/onboarding.json: uid slokit-onboarding, version 1, folder 'SLOs'" in first.stdout
-    assert f"2 dashboard file(s) pushed to {grafana.url}: 2 created" in first.stdout
+    assert f"2 dashboard file(s) pushed to {grafana.url} (version {STANDIN_VERSION}): 2 created" in first.stdout
     second = run(out, url=grafana.url)
     assert "2 updated" in second.stdout and second.exit_code == 0
     dry = run(out, "--dry-run", url=grafana.url)

@@ -108,6 +108,15 @@ def test_an_existing_folder_is_found_by_title(grafana: GrafanaStandIn, onboardin
     assert grafana.state.dashboards["slokit-onboarding"]["folderUid"] == "hand-made"
 
 
+def test_the_general_folder_is_grafanas_root(grafana: GrafanaStandIn, onboarding: Service, tmp_path: Path) -> None:
+    general = dataclasses.replace(onboarding, grafana_folder="General")
+    targets, _ = collect(write_dashboards(tmp_path, [general]), [general])
+    assert push(client(grafana.url), targets).exit_code == 0
+    assert grafana.calls("POST", "/api/folders") == [] and grafana.state.folders == {}
+    assert {d["folderUid"] for d in grafana.state.dashboards.values()} == {""}
+    assert {o.state for o in push(client(grafana.url), targets, dry_run=True).outcomes} == {"unchanged"}
+
+
 def test_folder_created_meanwhile_409_is_handled(grafana: GrafanaStandIn, onboarding: Service, tmp_path: Path) -> None:
     """The listing misses the folder (another push created it just after): POST answers 409, push goes on."""
     grafana.add_folder(folder_uid("SLOs"), "SLOs")

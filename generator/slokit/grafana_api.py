@@ -346,8 +346,8 @@ class GrafanaClient:
             )
         if status == 403:
             return Forbidden(
-                f"{what}: Grafana answered 403 Forbidden{detail}: the token's service account lacks the "
-                "permission (Editor on the folder is needed to save dashboards, folder creation needs more)"
+                f"{what}: Grafana answered 403 Forbidden{detail}: the token's service account may not do this "
+                "(it needs the Editor role, or edit permission on the folder)"
             )
         if status == 404 or (status == 400 and "folder" in detail.lower()):
             return FolderMissing(f"{what}: Grafana answered {status}{detail}: the folder does not exist")

@@ -31,6 +31,8 @@ MESSAGE_MAX = 500  # Grafana's limit on a version message
 UID_MAX = 40  # Grafana's limit on dashboard and folder uids
 #: Exit code for problems with the local dashboard files (missing, not JSON, no uid).
 INPUT_ERROR = 2
+#: Grafana's built-in root folder.
+GENERAL = "General"
 #: Keys Grafana sets itself on every save; a diff ignores them.
 SERVER_FIELDS = frozenset({"id", "version", "iteration"})
 
@@ -77,6 +79,8 @@ class Report:
     outcomes: tuple[Outcome, ...]
     #: A failure before any dashboard was tried (the health check: unreachable, unhealthy).
     error: GrafanaError | None = None
+    #: What the server's health check called its version.
+    server_version: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -162,6 +166,8 @@ class Folders:
         return folded[0] if len(folded) == 1 else None
 
     def ensure(self, title: str) -> str:
+        if title.casefold() == GENERAL.casefold():
+            return ""  # Grafana's root folder: not part of the folder API, saved with an empty folderUid
         uid = self.find(title)
         if uid is not None:
             return uid
@@ -187,7 +193,7 @@ class Folders:
 def push(client: GrafanaClient, targets: Sequence[Target], *, dry_run: bool = False) -> Report:
     """Save every target (or, with ``dry_run``, compare it with Grafana's copy) and report each one."""
     try:
-        client.health()
+        version = str(client.health().get("version", ""))
     except GrafanaError as err:
         return Report(tuple(Outcome(t.file, "skipped", "not attempted") for t in targets), err)
     folders = Folders(client)
@@ -202,7 +208,7 @@ def push(client: GrafanaClient, targets: Sequence[Target], *, dry_run: bool = Fa
         except GrafanaError as err:
             outcomes.append(Outcome(target.file, "failed", str(err), err.exit_code))
             fatal = err.fatal
-    return Report(tuple(outcomes))
+    return Report(tuple(outcomes), server_version=version)
 
 
 def _save(client: GrafanaClient, folders: Folders, target: Target) -> Outcome:
@@ -230,7 +236,7 @@ def _diff(client: GrafanaClient, target: Target) -> Outcome:
     meta: dict[str, Any] = current.get("meta") or {}
     keys = changed_keys(target.model, remote if isinstance(remote, dict) else {})
     notes = [f"{', '.join(keys)} differ"] if keys else []
-    remote_folder = str(meta.get("folderTitle") or "General")
+    remote_folder = str(meta.get("folderTitle") or GENERAL)
     if remote_folder != target.folder:
         notes.append(f"moves from folder {remote_folder!r} to {target.folder!r}")
     where = f"uid {target.uid}, Grafana's version {meta.get('version', '?')}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections import Counter
@@ -89,7 +90,7 @@ def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_fi
     targets, problems = collect(Path(out_dir) / "dashboards", services)
     with client:
         report = push(client, targets, dry_run=dry_run)
-    report = Report(tuple(problems) + report.outcomes, report.error)
+    report = dataclasses.replace(report, outcomes=tuple(problems) + report.outcomes)
     _print(report, client.base_url, dry_run)
     sys.exit(report.exit_code if report.outcomes or report.error else INPUT_ERROR)
 
@@ -102,7 +103,8 @@ def _print(report: Report, base_url: str, dry_run: bool) -> None:
     counts = Counter(o.state for o in report.outcomes)
     summary = ", ".join(f"{n} {state}" for state, n in counts.items())
     verb = "compared with" if dry_run else "pushed to"
-    line = f"{len(report.outcomes)} dashboard file(s) {verb} {base_url}: {summary or 'none'}"
+    server = f" (version {report.server_version})" if report.server_version else ""
+    line = f"{len(report.outcomes)} dashboard file(s) {verb} {base_url}{server}: {summary or 'none'}"
     if dry_run:
         line += "; nothing written"
     click.echo(line, err=report.exit_code != 0)
