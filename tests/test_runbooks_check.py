@@ -1,0 +1,62 @@
+"""`slokit check` follows every runbook link: from the catalogue and from the rule files on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from slokit import links, pipeline
+from slokit.catalog import alerts_for
+from slokit.runbooks import emit
+from slokit.runbooks.check import check_runbooks
+from slokit.spec.model import Service
+from slokit.writers import write_tree
+
+
+def _write(tmp_path: Path, service: Service) -> Path:
+    write_tree(tmp_path, emit([service], pipeline.Options()), pipeline.MANAGED_DIRS)
+    return tmp_path
+
+
+def _rules(service: Service, urls: list[str]) -> str:
+    return yaml.safe_dump({"groups": [{"name": "g", "rules": [
+        {"alert": f"A{i}", "expr": "vector(1)", "annotations": {"runbook_url": u}} for i, u in enumerate(urls)
+    ] + [{"record": "r", "expr": "vector(1)"}]}]})
+
+
+def test_generated_tree_passes(onboarding: Service, tmp_path: Path) -> None:
+    results = check_runbooks(_write(tmp_path, onboarding), [onboarding])
+    assert len(results) >= len(onboarding.slos)
+    assert all(r.ok for r in results), [r.detail for r in results if not r.ok]
+
+
+def test_missing_anchor_or_page_fails(onboarding: Service, tmp_path: Path) -> None:
+    root = _write(tmp_path, onboarding)
+    page = root / "runbooks" / "onboarding" / "availability.md"
+    anchor = alerts_for(onboarding, onboarding.slo("availability"))[0].anchor
+    page.write_text(page.read_text().replace(f'<a id="{anchor}"></a>', ""))
+    (root / "runbooks" / "onboarding" / "latency.md").unlink()
+    failed = {r.target: r.detail for r in check_runbooks(root, [onboarding]) if not r.ok}
+    assert f"has no anchor {anchor}" in failed["runbooks/onboarding/availability.md (an anchor per alert)"]
+    assert "does not exist" in failed["runbooks/onboarding/latency.md (an anchor per alert)"]
+
+
+def test_rule_file_links_are_followed(onboarding: Service, tmp_path: Path) -> None:
+    root = _write(tmp_path, onboarding)
+    slo = onboarding.slo("availability")
+    good = [links.runbook_url(onboarding, slo, a.anchor) for a in alerts_for(onboarding, slo)]
+    rules = root / "alerts" / "onboarding.rules.yml"
+    rules.write_text(_rules(onboarding, good))
+    (result,) = [r for r in check_runbooks(root, [onboarding]) if r.target.startswith("alerts/")]
+    assert result.ok, result.detail
+
+    bad = [*good, links.runbook_url(onboarding, slo, "nope"), "https://elsewhere.example.com/x.md#y", ""]
+    rules.write_text(_rules(onboarding, bad))
+    (result,) = [r for r in check_runbooks(root, [onboarding]) if r.target.startswith("alerts/")]
+    assert not result.ok
+    lines = result.detail.splitlines()
+    assert len(lines) == 3
+    assert "has no anchor nope" in lines[0]
+    assert "not under the spec's runbook base" in lines[1]
+    assert "no runbook_url annotation" in lines[2]
