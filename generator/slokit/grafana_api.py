@@ -297,33 +297,17 @@ class GrafanaClient:
         ok404: bool = False,
     ) -> requests.Response:
         """Send with retries; return a 2xx answer (or 404 when ``ok404``), raise a GrafanaError otherwise."""
-        url = self.base_url + path
         last = ""
         wait_at_least = 0.0
         for attempt in range(self._retry.attempts):
             if attempt:
                 self._sleep(max(self._retry.delay(attempt - 1), wait_at_least))
-            try:
-                resp = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    timeout=(self._timeouts.connect, self._timeouts.read),
-                    allow_redirects=False,
-                )
-            except requests.ConnectTimeout:
-                last = f"no connection within {self._timeouts.connect:g}s"
+            resp, failure, retryable = self._send(method, path, params, json_body)
+            if resp is None:
+                if not retryable:
+                    raise Unreachable(f"{what}: {failure}")
+                last = failure
                 continue
-            except requests.Timeout:
-                last = f"no answer within {self._timeouts.read:g}s"
-                continue
-            except requests.ConnectionError as exc:
-                last = _connection_reason(exc)
-                continue
-            except requests.RequestException as exc:
-                # Not chained: the exception holds the prepared request and its headers.
-                raise Unreachable(f"{what}: {type(exc).__name__}") from None
             if resp.status_code in _RETRY_STATUSES:
                 last = f"HTTP {resp.status_code}{self._detail(resp)}"
                 wait_at_least = self._retry_after(resp)
@@ -335,6 +319,33 @@ class GrafanaClient:
         if last.startswith("HTTP "):
             raise ServerError(f"{what}: Grafana answered {last} ({tries})")
         raise Unreachable(f"{what}: cannot reach Grafana at {self.base_url}: {last} ({tries})")
+
+    def _send(
+        self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any
+    ) -> tuple[requests.Response | None, str, bool]:
+        """One request: (answer, "", _) or (None, why it failed, whether a retry may help).
+
+        Exceptions from ``requests`` end here and only their kind leaves: they hold the prepared request,
+        token header included, and must not become the cause or context of an error we raise.
+        """
+        try:
+            resp = self._session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=json_body,
+                timeout=(self._timeouts.connect, self._timeouts.read),
+                allow_redirects=False,
+            )
+        except requests.ConnectTimeout:
+            return None, f"no connection within {self._timeouts.connect:g}s", True
+        except requests.Timeout:
+            return None, f"no answer within {self._timeouts.read:g}s", True
+        except requests.ConnectionError as exc:
+            return None, _connection_reason(exc), True
+        except requests.RequestException as exc:
+            return None, f"the request failed ({type(exc).__name__})", False
+        return resp, "", False
 
     def _error_for(self, resp: requests.Response, what: str) -> GrafanaError:
         status = resp.status_code
