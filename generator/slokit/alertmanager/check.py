@@ -150,7 +150,7 @@ def check_alertmanager(out_dir: Path, services: Sequence[Service]) -> list[Check
     proc = run_tool([TOOL, "check-config", str(config)])
     if proc.returncode != 0:
         # amtool echoes no secret (the file holds only paths to them); its message says what is wrong.
-        return [CheckResult(TOOL, PATH, False, (proc.stderr or proc.stdout).strip())]
+        return [CheckResult(TOOL, PATH, False, "\n".join(t.strip() for t in (proc.stdout, proc.stderr) if t.strip()))]
     results = [CheckResult(TOOL, PATH, True, "check-config passed")]
     routing = plan(services)
     tests = route_tests(services, routing)

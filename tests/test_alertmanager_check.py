@@ -1,0 +1,196 @@
+"""``slokit check`` on the Alertmanager config, with the real amtool (Alertmanager 0.25).
+
+Route tests are derived from the specs, so these tests also prove the checker fails when the route tree is
+wrong, when the file's receivers drift from the specs, and that secrets never leak into the config or the
+checker's output.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from slokit.alertmanager.check import check_alertmanager, route_tests
+from slokit.alertmanager.config import PATH, render
+from slokit.checks import CheckResult, checkers
+from slokit.cli import main
+from slokit.spec import load_or_raise
+from slokit.spec.model import PagerDuty, Receiver, Routing, Service, Slack
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "slo" / "onboarding.yaml"
+MORE_SPECS = ROOT / "tests" / "golden" / "alertmanager" / "specs"
+
+pytestmark = pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool (Alertmanager 0.25) is not installed")
+
+FAKE_PD_KEY = "R0UT1NGKEY-fake-4f2a9c1e7b3d"
+FAKE_WEBHOOK = "https://hooks.slack.com/services/TFAKE000/BFAKE000/fakeSecretToken9f8e7d"
+
+
+def write_config(out: Path, services: tuple[Service, ...] | list[Service]) -> Path:
+    path = out / PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(services), encoding="utf-8")
+    return path
+
+
+def errors(results: list[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if not r.ok and r.level == "error"]
+
+
+def multi() -> tuple[Service, ...]:
+    return load_or_raise([EXAMPLE, MORE_SPECS])
+
+
+def test_checker_is_registered() -> None:
+    assert check_alertmanager in checkers()
+
+
+@pytest.mark.parametrize("specs", ["example", "multi", "none"])
+def test_generated_configs_pass_check_config_and_every_route_test(specs: str, tmp_path: Path) -> None:
+    services = {"example": lambda: load_or_raise([EXAMPLE]), "multi": multi, "none": tuple}[specs]()
+    write_config(tmp_path, services)
+    results = check_alertmanager(tmp_path, services)
+    assert errors(results) == []
+    assert results[0] == CheckResult("amtool", PATH, True, "check-config passed")
+    routes = [r for r in results if " route " in r.target and r.tool == "amtool"]
+    assert len(routes) == len(route_tests(services))
+
+
+def test_route_tests_cover_every_service_slo_and_severity_and_rollback_triggers() -> None:
+    services = multi()
+    tests = route_tests(services)
+    covered = {(t.service, t.slo, t.severity) for t in tests}
+    assert covered == {(s.name, slo.name, sev) for s in services for slo in s.slos for sev in ("page", "ticket")}
+    rollback = [t for t in tests if t.labels.get("rollback") == "true"]
+    assert {(t.service, t.slo) for t in rollback} == {
+        ("onboarding", "availability"), ("onboarding", "latency"), ("checkout", "availability")}
+    expected = {(t.service, t.severity): t.expected for t in tests}
+    assert expected[("checkout", "page")] == "payments/checkout/page"
+    assert expected[("ledger", "ticket")] == "payments/unrouted"
+    assert expected[("referrals", "ticket")] == "growth/ticket"
+
+
+def test_a_routing_mistake_fails_the_check(tmp_path: Path) -> None:
+    services = multi()
+    path = write_config(tmp_path, services)
+    config = yaml.safe_load(path.read_text())
+    growth = next(r for r in config["route"]["routes"] if r["matchers"] == ['team="growth"'])
+    page, ticket = growth["routes"]
+    page["receiver"], ticket["receiver"] = ticket["receiver"], page["receiver"]  # pages to Slack, tickets to PD
+    path.write_text(yaml.safe_dump(config))
+    failed = errors(check_alertmanager(tmp_path, services))
+    assert failed and all(r.tool == "amtool" and " route " in r.target for r in failed)
+    assert {r.target.split(" route ")[1].split("/")[0] for r in failed} == {"onboarding", "referrals"}
+    assert "expected receiver 'growth/page', amtool routed to 'growth/ticket'" in {r.detail for r in failed}
+
+
+def test_a_receiver_that_drifted_from_the_specs_fails(tmp_path: Path) -> None:
+    services = load_or_raise([EXAMPLE])
+    path = write_config(tmp_path, services)
+    path.write_text(path.read_text().replace("/etc/alertmanager/secrets/onboarding-pagerduty", "/tmp/other-key"))
+    (failed,) = errors(check_alertmanager(tmp_path, services))
+    assert failed.target == f"{PATH} receiver growth/page" and "stale" in failed.detail
+
+
+def test_an_invalid_config_reports_amtools_message(tmp_path: Path) -> None:
+    services = load_or_raise([EXAMPLE])
+    path = write_config(tmp_path, services)
+    path.write_text(path.read_text().replace("receiver: growth/page", "receiver: nobody"))
+    (result,) = check_alertmanager(tmp_path, services)
+    assert not result.ok and 'undefined receiver "nobody" used in route' in result.detail
+
+
+def test_missing_config_is_reported_not_raised(tmp_path: Path) -> None:
+    (result,) = check_alertmanager(tmp_path, load_or_raise([EXAMPLE]))
+    assert not result.ok and "slokit generate" in result.detail
+
+
+def test_unrouted_severities_are_warnings(tmp_path: Path) -> None:
+    services = multi()
+    write_config(tmp_path, services)
+    warned = {r.target for r in check_alertmanager(tmp_path, services) if r.level == "warning"
+              and "placeholder" in r.detail}
+    assert warned == {f"{PATH} route exports severity=page", f"{PATH} route exports severity=ticket",
+                      f"{PATH} route ledger severity=ticket"}
+
+
+def with_secrets(service: Service, tmp_path: Path, *, create: bool) -> Service:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(exist_ok=True)
+    pd, hook = secrets / "pagerduty-key", secrets / "slack-webhook"
+    if create:
+        pd.write_text(FAKE_PD_KEY)
+        hook.write_text(FAKE_WEBHOOK)
+    return replace(service, routing=Routing(
+        page=Receiver(pagerduty=PagerDuty(str(pd), url="http://127.0.0.1:9/v2/enqueue")),
+        ticket=Receiver(slack=Slack("#onboarding-alerts", str(hook)))))
+
+
+def test_secrets_never_appear_in_config_or_check_output(onboarding: Service, tmp_path: Path) -> None:
+    service = with_secrets(onboarding, tmp_path, create=True)
+    text = write_config(tmp_path, [service]).read_text()
+    results = check_alertmanager(tmp_path, [service])
+    assert errors(results) == [] and [r for r in results if r.level == "warning"] == []
+    output = text + "\n".join(f"{r.tool} {r.target} {r.detail}" for r in results)
+    for secret in (FAKE_PD_KEY, FAKE_WEBHOOK, "fakeSecretToken", "R0UT1NGKEY"):
+        assert secret not in output
+    assert f"routing_key_file: {tmp_path}/secrets/pagerduty-key" in text
+
+
+def test_missing_or_empty_secret_files_are_warnings(onboarding: Service, tmp_path: Path) -> None:
+    service = with_secrets(onboarding, tmp_path, create=False)
+    (tmp_path / "secrets" / "slack-webhook").write_text("")
+    write_config(tmp_path, [service])
+    results = check_alertmanager(tmp_path, [service])
+    warnings = {r.target: r.detail for r in results if r.level == "warning"}
+    assert errors(results) == []
+    assert "does not exist" in warnings[str(tmp_path / "secrets" / "pagerduty-key")]
+    assert "is empty" in warnings[str(tmp_path / "secrets" / "slack-webhook")]
+
+
+def test_cli_generate_then_check(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "out"
+    spec_dir = tmp_path / "slo"
+    spec_dir.mkdir()
+    shutil.copy(EXAMPLE, spec_dir)
+    for spec in MORE_SPECS.glob("*.yaml"):
+        shutil.copy(spec, spec_dir)
+    gen = runner.invoke(main, ["generate", str(spec_dir), "--out", str(out)])
+    assert gen.exit_code == 0, gen.output
+    assert (out / PATH).read_text() == render(multi())
+    checked = runner.invoke(main, ["check", str(spec_dir), "--out", str(out)])
+    lines = checked.output.splitlines()
+    assert "ok   amtool: alerts/alertmanager.yml route checkout/availability severity=page rollback" in lines
+    assert not [line for line in lines if line.startswith("FAIL") and "alertmanager" in line]
+
+
+# --- odd names: quoting must survive Alertmanager's own matcher parser ------------------------------------
+
+ODD = st.text(alphabet=st.sampled_from(list('ab Z9_-.,"\\{}=~!/#\n\té✓')), min_size=1, max_size=10)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(team=ODD, first=ODD, second=ODD)
+def test_any_team_and_service_names_route_correctly(
+    onboarding: Service, tmp_path: Path, team: str, first: str, second: str
+) -> None:
+    """Names the loader would reject still yield a valid config whose route tests pass (defence in depth)."""
+    if first == second:
+        second += "x"
+    slo = replace(onboarding.slos[0], name=f"{first}/slo")
+    a = replace(onboarding, name=first, owner=team, slos=(slo,))
+    # Same team, different page routing: exercises the per-service ``service`` matchers too.
+    b = replace(a, name=second, routing=Routing(page=Receiver(pagerduty=PagerDuty("/run/other-key"))))
+    write_config(tmp_path, [a, b])
+    results = check_alertmanager(tmp_path, [a, b])
+    assert errors(results) == [], [r.detail for r in errors(results)]
+    assert sum(" route " in r.target and r.tool == "amtool" for r in results) == len(route_tests([a, b])) == 6
