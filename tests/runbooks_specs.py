@@ -64,6 +64,7 @@ slos:
   - name: hits
     objective: 90
     window: 7d
+    min_events: 500
     sli: {cache_misses: {cache: "results|v2"}}
     alerts:
       - {good_ratio_below: 50%, for: 15m, severity: page}

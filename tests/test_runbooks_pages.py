@@ -121,6 +121,14 @@ def test_28d_and_7d_factors_and_guardrail_exhaustion(payments: Service) -> None:
     assert "Budget gone in** 1h41m" in alert_section(checkout, "slogoodratiolow-ticket-90")
 
 
+def test_minimum_traffic_guard_is_explained(tmp_path: Path) -> None:
+    minimal = load(tmp_path, MINIMAL, "minimal.yaml")
+    text = page(minimal, "hits")
+    for alert in alerts_for(minimal, minimal.slo("hits")):
+        section = alert_section(text, alert.anchor)
+        assert ("at least 500 events in" in section) == (alert.kind == "burn_rate")
+
+
 def test_dropped_tiers_and_disabled_burn_rate_are_explained(onboarding: Service, payments: Service) -> None:
     conflicts = page(onboarding, "conflicts")
     assert "can never fire" in sections(conflicts)["Alerts and urgency"]

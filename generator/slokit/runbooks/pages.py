@@ -66,7 +66,6 @@ class AlertView:
     budget_gone: str | None
     #: Queries that show the alert's condition now.
     checks: tuple[queries.Query, ...]
-    url: str
     #: The alert's identifying labels, as matchers for Alertmanager or a silence.
     labels: str
 
@@ -76,8 +75,7 @@ def _view(service: Service, slo: SLO, a: AlertDef, do_first: str, fires: str, go
     labels = promql.selector(
         {"alertname": a.name, SERVICE_LABEL: service.name, SLO_LABEL: slo.name, SEVERITY_LABEL: a.severity}
     )
-    return AlertView(a, do_first, _urgency(a), fires, gone, checks, links.runbook_url(service, slo, a.anchor),
-                     labels)
+    return AlertView(a, do_first, _urgency(a), fires, gone, checks, labels)
 
 
 def _urgency(a: AlertDef) -> str:
@@ -100,6 +98,8 @@ def _burn_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
     fires = (f"the error ratio is above {format_percent(t.threshold)} ({factor_text(t.factor)}x the "
              f"{budget} error budget) over both the last {t.tier.long} and the last {t.tier.short}; "
              f"by then {format_percent(t.tier.budget_share)} of the {slo.window} budget is spent")
+    if slo.min_events > 0:
+        fires += f", and only with at least {slo.min_events} events in {t.tier.long} (low traffic stays quiet)"
     checks = tuple(
         queries.Query(f"Burn rate over {w} (fires above {factor_text(t.factor)} on both)",
                       f"{queries.error_ratio_now(service, slo, w)} / {format_number(slo.error_budget)}")
