@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from grafana_standin import STANDIN_VERSION, GrafanaStandIn
 from slokit.grafana_api import (
@@ -271,6 +272,19 @@ def test_the_token_never_appears_in_error_text(grafana: GrafanaStandIn) -> None:
         api.list_folders()
     assert unreachable.value.__cause__ is None and unreachable.value.__context__ is None
     assert TOKEN not in str(unreachable.value)
+
+
+def test_a_requests_exception_quoting_the_header_does_not_leak(grafana: GrafanaStandIn) -> None:
+    api = client(grafana.url)
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise requests.exceptions.InvalidHeader(f"Invalid header value: 'Bearer {TOKEN}'")
+
+    api._session.request = explode  # type: ignore[method-assign,assignment]
+    with pytest.raises(Unreachable) as info:
+        api.list_folders()
+    assert str(info.value) == "listing folders: the request failed (InvalidHeader)"
+    assert info.value.__context__ is None and info.value.__cause__ is None
 
 
 @pytest.mark.parametrize("bad", ["", "   \n", "two words", "tab\there", "caf\u00e9", "line\nbreak"])
