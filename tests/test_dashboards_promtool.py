@@ -28,15 +28,17 @@ from slokit.pipeline import Options
 from slokit.promql import selector
 from slokit.spec import load_or_raise
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
+from slokit.spec.units import Duration, format_number
 from test_dashboards_structure import EXAMPLE, PAYMENTS, SEARCH, all_panels, load, substitute_variables
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 
-EVAL_AT = "10m"
+EVAL_AT = "30m"
 GRID = 1 / 1024  # exact in binary, so rounding to it gives the same float in Go and Python
-REQUESTS_PER_MINUTE = 600  # 10 requests per second
+REQUESTS_PER_MINUTE = 600  # 10 requests per second per series set
+ERRORS_PER_MINUTE = 60  # of which status 503
 # Cumulative requests per minute at or under each bound: the distribution of every histogram below.
-BUCKETS = (("0.1", 50), ("0.25", 90), ("0.5", 100), ("+Inf", 100))
+BUCKETS = (("0.1", 300), ("0.25", 540), ("0.5", 600), ("+Inf", REQUESTS_PER_MINUTE))
 
 
 def expected_quantile(q: float) -> float:
@@ -95,12 +97,12 @@ def slo_labels(svc: Service, slo: SLO) -> dict[str, str]:
 
 def add_recorded(case: Case, svc: Service, slo: SLO, v: Synthetic) -> None:
     lbl = slo_labels(svc, slo)
-    case.add(series.error_ratio(slo.window), lbl, f"{v.window_ratio}x20")
-    case.add(series.error_ratio(service.queries.SHORT_WINDOW), lbl, f"{v.ratio_5m}x20")
-    case.add(series.error_ratio(service.queries.BURN_WINDOW), lbl, f"{v.ratio_1h}x20")
-    case.add(series.BUDGET_REMAINING, lbl, f"{v.budget}x20")
-    case.add(series.BURN_RATE, lbl, f"{v.burn}x20")
-    case.add(series.OBJECTIVE, lbl, f"{float(slo.objective)}x20")
+    case.add(series.error_ratio(slo.window), lbl, f"{v.window_ratio}x40")
+    case.add(series.error_ratio(service.queries.SHORT_WINDOW), lbl, f"{v.ratio_5m}x40")
+    case.add(series.error_ratio(service.queries.BURN_WINDOW), lbl, f"{v.ratio_1h}x40")
+    case.add(series.BUDGET_REMAINING, lbl, f"{v.budget}x40")
+    case.add(series.BURN_RATE, lbl, f"{v.burn}x40")
+    case.add(series.OBJECTIVE, lbl, f"{float(slo.objective)}x40")
 
 
 def add_decoys(case: Case, svc: Service) -> None:
@@ -111,7 +113,7 @@ def add_decoys(case: Case, svc: Service) -> None:
             for name in (series.error_ratio(slo.window), series.error_ratio(service.queries.SHORT_WINDOW),
                          series.error_ratio(service.queries.BURN_WINDOW), series.BUDGET_REMAINING,
                          series.BURN_RATE):
-                case.add(name, lbl, "0.9x20")
+                case.add(name, lbl, "0.9x40")
 
 
 def http_labels(svc: Service, slo: SLO | None) -> dict[str, str]:
@@ -122,32 +124,43 @@ def http_labels(svc: Service, slo: SLO | None) -> dict[str, str]:
     return {**svc.selector, m.route_label: route or "/", m.method_label: method or "GET"}
 
 
+def http_label_sets(svc: Service) -> list[dict[str, str]]:
+    """One series set per route/method an SLI scopes, plus the unscoped rest of the traffic (route "/")."""
+    texts = {json.dumps(http_labels(svc, slo), sort_keys=True) for slo in (None, *svc.slos)}
+    return [json.loads(t) for t in sorted(texts)]
+
+
 def add_http(case: Case, svc: Service) -> None:
-    """The middleware's histogram for every route/method an SLI scopes, plus decoys to be filtered out."""
+    """The middleware's series for every scoped route, with decoys that correct queries filter out."""
     m = svc.metrics
-    label_sets = {json.dumps(http_labels(svc, slo), sort_keys=True) for slo in (None, *svc.slos)}
-    scoped_only = all(isinstance(slo.sli, HttpErrors | HttpLatency) and slo.sli.route for slo in svc.slos
-                      if isinstance(slo.sli, HttpLatency) or any(g.kind == "quantile_above" for g in slo.alerts))
-    for text in sorted(label_sets):
-        lbl = json.loads(text)
-        if not scoped_only or lbl[m.route_label] != "/":
-            for bound, per_minute in BUCKETS:
-                case.add(m.duration_bucket, {**lbl, "le": bound}, f"0+{per_minute}x20")
-    # Requests of the service that no SLI scopes (route "/") still count in the request rate.
-    for text in sorted(label_sets):
-        case.add(m.duration_count, json.loads(text), f"0+{REQUESTS_PER_MINUTE}x20")
-    # Another job: slow and busy; it must show up in none of this service's panels.
-    if not svc.selector:
-        return
-    other = {**http_labels(svc, None), **{k: f"{v}-other" for k, v in svc.selector.items()}}
-    for bound, per_minute in (("0.1", 0), ("0.25", 0), ("0.5", 0), ("+Inf", 1000)):
-        case.add(m.duration_bucket, {**other, "le": bound}, f"0+{per_minute}x20")
-    case.add(m.duration_count, other, "0+60000x20")
-    # Another route of the same job, all slow: only a panel scoped to a route filters it out.
-    if scoped_only:
+    for lbl in http_label_sets(svc):
+        for bound, per_minute in BUCKETS:
+            case.add(m.duration_bucket, {**lbl, "le": bound}, f"0+{per_minute}x40")
+        case.add(m.duration_count, {**lbl, m.status_label: "200"}, f"0+{REQUESTS_PER_MINUTE - ERRORS_PER_MINUTE}x40")
+        case.add(m.duration_count, {**lbl, m.status_label: "503"}, f"0+{ERRORS_PER_MINUTE}x40")
+    # Another job, slow and failing: it must show up in none of this service's panels.
+    if svc.selector:
+        other = {**http_labels(svc, None), **{k: f"{v}-other" for k, v in svc.selector.items()}}
+        for bound, per_minute in (("0.1", 0), ("0.25", 0), ("0.5", 0), ("+Inf", 6000)):
+            case.add(m.duration_bucket, {**other, "le": bound}, f"0+{per_minute}x40")
+        case.add(m.duration_count, {**other, m.status_label: "503"}, "0+6000x40")
+    # Another route of the same job, slow and failing: panels scoped to a route must not see it. Only
+    # added when no panel reads the whole service, whose numbers it would rightly change.
+    if not any(isinstance(slo.sli, HttpLatency) and not slo.sli.route for slo in svc.slos):
         decoy = {**http_labels(svc, None), m.route_label: "/decoy"}
-        for bound, per_minute in (("0.1", 0), ("0.25", 0), ("0.5", 0), ("+Inf", 100)):
-            case.add(m.duration_bucket, {**decoy, "le": bound}, f"0+{per_minute}x20")
+        for bound, per_minute in (("0.1", 0), ("0.25", 0), ("0.5", 0), ("+Inf", 600)):
+            case.add(m.duration_bucket, {**decoy, "le": bound}, f"0+{per_minute}x40")
+
+
+def raw_error_ratio(slo: SLO) -> float:
+    """The bad share the raw series above give an SLO's SLI (for windows the rules do not record)."""
+    sli = slo.sli
+    if isinstance(sli, HttpErrors):
+        return ERRORS_PER_MINUTE / REQUESTS_PER_MINUTE if re.fullmatch(sli.status, "503") else 0.0
+    if isinstance(sli, HttpLatency):
+        good = dict(BUCKETS)[format_number(sli.threshold.seconds)]
+        return (REQUESTS_PER_MINUTE - good) / REQUESTS_PER_MINUTE
+    raise AssertionError(f"no raw series for a {sli.kind} SLI in this test")
 
 
 def rows_of(board: dict[str, Any], svc: Service) -> Iterator[tuple[SLO | None, dict[str, Any]]]:
@@ -186,20 +199,26 @@ def service_case(svc: Service, board: dict[str, Any]) -> Case:
                     "SLI over time": [(bare, 1 - (v.ratio_5m if ref == "A" else v.ratio_1h))],
                 }[title]
             elif title == "Request rate":
-                expected = [("{}", len({json.dumps(http_labels(svc, s), sort_keys=True)
-                                        for s in (None, *svc.slos)}) * REQUESTS_PER_MINUTE / 60)]
+                expected = [("{}", len(http_label_sets(svc)) * REQUESTS_PER_MINUTE / 60)]
             elif " latency" in title:
                 # Interpolation leaves float noise (0.37499999999999983); compare on a binary grid.
-                q = int(target["legendFormat"].removeprefix("p")) / 100
+                q = int(target["legendFormat"].split()[0].removeprefix("p")) / 100
                 expr = f"round({expr}, {GRID})"
                 expected = [("{}", round(expected_quantile(q) / GRID) * GRID)]
             else:
                 owner = next(s for s in svc.slos if title.startswith(f"{s.name}: "))
                 v, lbl = values[owner.name], slo_labels(svc, owner)
-                if good_share(owner):
-                    expected = [(selector(lbl), 1 - v.ratio_5m)]
+                window = Duration.parse(target["legendFormat"])
+                if window == service.queries.SHORT_WINDOW:
+                    name, bad = labels_text(series.error_ratio(window), lbl), v.ratio_5m
                 else:
-                    expected = [(labels_text(series.error_ratio(service.queries.SHORT_WINDOW), lbl), v.ratio_5m)]
+                    assert window not in service.queries.recorded_windows(owner), "only 5m is synthesised"
+                    # Raw rates over a longer window: compare on the binary grid, as for quantiles.
+                    expr, name, bad = f"round({expr}, {GRID})", "{}", round(raw_error_ratio(owner) / GRID) * GRID
+                if good_share(owner):
+                    bad = 1 - bad
+                    name = selector(lbl) if name != "{}" else name
+                expected = [(name, bad)]
             case.expect(expr, expected, f"{svc.name}: {title} {ref}")
     return case
 
@@ -216,12 +235,12 @@ def overview_case(services: tuple[Service, ...], board: dict[str, Any]) -> Case:
     for svc in services:
         first, second = svc.slos[0], svc.slos[-1]
         case.add("ALERTS", {"alertname": catalog.BURN_ALERT, "alertstate": "firing", "severity": "page",
-                            **slo_labels(svc, first)}, "1x20")
+                            **slo_labels(svc, first)}, "1x40")
         case.add("ALERTS", {"alertname": catalog.BURN_ALERT, "alertstate": "firing", "severity": "ticket",
-                            **slo_labels(svc, first)}, "1x20")
+                            **slo_labels(svc, first)}, "1x40")
         case.add("ALERTS", {"alertname": catalog.BURN_ALERT, "alertstate": "pending", "severity": "page",
-                            **slo_labels(svc, second)}, "1x20")
-        case.add("ALERTS", {"alertname": "HostDown", "alertstate": "firing", **slo_labels(svc, second)}, "1x20")
+                            **slo_labels(svc, second)}, "1x40")
+        case.add("ALERTS", {"alertname": "HostDown", "alertstate": "firing", **slo_labels(svc, second)}, "1x40")
     (table,) = [p for p in board["panels"] if p["type"] == "table"]
     for target in table["targets"]:
         ref = target["refId"]

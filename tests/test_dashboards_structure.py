@@ -24,7 +24,7 @@ from slokit.dashboards import OVERVIEW_FILE, PROVISIONING_FILE, emit, file_name,
 from slokit.links import OVERVIEW_UID, dashboard_uid, runbook_url
 from slokit.pipeline import Options, generate
 from slokit.spec import load_or_raise
-from slokit.spec.model import CacheMisses, Service
+from slokit.spec.model import CacheMisses, RatioQueries, Service
 
 # Label values with a quote, a backslash and a newline escape must survive into PromQL intact.
 PAYMENTS = r"""
@@ -70,6 +70,8 @@ slos:
       http_errors: {status: "5..|429", route: "/v1/suggest/{prefix}"}
     alerts:
       - {p99_above: 2s, for: 5m, severity: ticket}
+      - {p99_above: 3s, window: 10m, for: 5m, severity: page}
+      - {error_ratio_above: 2%, window: 15m, for: 5m, severity: page}
   - name: fast-suggest
     objective: 99
     window: 28d
@@ -77,7 +79,7 @@ slos:
       http_latency: {threshold: 250ms, route: "/v1/suggest/{prefix}", method: GET}
     alerts:
       - {p99_above: 1s, for: 5m, severity: page, rollback: true}
-      - {error_ratio_above: 5%, for: 10m, severity: ticket}
+      - {error_ratio_above: 5%, window: 10m, for: 10m, severity: ticket}
 """
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "slo" / "onboarding.yaml"
@@ -137,6 +139,10 @@ def allowed_series(services: tuple[Service, ...]) -> tuple[set[str], set[str]]:
     for s in services:
         m = s.metrics
         raw |= {m.duration_bucket, m.duration_count, m.cache_lookups_total}
+        for slo in s.slos:  # a ratio SLI's own queries, for guardrail windows the rules do not record
+            if isinstance(slo.sli, RatioQueries):
+                for query in (slo.sli.bad, slo.sli.good, slo.sli.total):
+                    raw |= {n for n in metric_names(query or "")}
     return recorded, raw
 
 
@@ -321,7 +327,15 @@ def test_panels_follow_the_spec_not_the_example(services, files) -> None:
     srch = boards[f"dashboards/{file_name(search)}"]
     # A quantile guardrail on an error SLO gets a latency panel over the same route, with its line.
     errors_latency = next(p for p in all_panels(srch) if p["title"] == "errors: p99 latency (/v1/suggest/{prefix})")
-    assert [s["value"] for s in errors_latency["fieldConfig"]["defaults"]["thresholds"]["steps"][1:]] == [2.0]
+    assert [s["value"] for s in errors_latency["fieldConfig"]["defaults"]["thresholds"]["steps"][1:]] == [2.0, 3.0]
+    # One line per window a latency guardrail computes over, as the alert does.
+    assert [t["legendFormat"] for t in errors_latency["targets"]] == ["p99 (5m)", "p99 (10m)"]
+    assert "[10m]" in errors_latency["targets"][1]["expr"]
+    # A guardrail window the rules do not record (15m) is computed from the SLI's raw queries.
+    errors_ratio = next(p for p in all_panels(srch) if p["title"].startswith("errors: 5..|429 ratio"))
+    assert [t["legendFormat"] for t in errors_ratio["targets"]] == ["5m", "15m"]
+    assert errors_ratio["targets"][0]["expr"].startswith(series.error_ratio(burnrate.ALERT_WINDOWS[0]))
+    assert "_count{" in errors_ratio["targets"][1]["expr"] and "[15m]" in errors_ratio["targets"][1]["expr"]
     assert "errors: 5..|429 ratio (/v1/suggest/{prefix})" in titles(srch)
     assert "fast-suggest: p99 latency (GET /v1/suggest/{prefix})" in titles(srch)
     lat = next(p for p in all_panels(srch) if p["title"].startswith("fast-suggest: p99"))

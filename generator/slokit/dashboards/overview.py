@@ -46,7 +46,7 @@ def _override(name: str, props: dict[str, Any]) -> dict[str, Any]:
 def _label_vars(services: Sequence[Service]) -> dict[str, str]:
     taken = {grafana.DATASOURCE_VAR, SERVICE_VAR}
     out: dict[str, str] = {}
-    for label in sorted({k for s in services for k in s.labels}):
+    for label in queries.spec_labels(services):
         var = queries.variable_name(label, taken)
         taken.add(var)
         out[label] = var

@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 
 from slokit import series
+from slokit.burnrate import ALERT_WINDOWS
 from slokit.promql import matcher, quote, selector
+from slokit.rules.sli import sli_queries
 from slokit.spec.model import SLO, HttpErrors, HttpLatency, Service
 from slokit.spec.units import Duration, format_number
 
@@ -28,6 +30,16 @@ BURN_WINDOW = Duration.parse("1h")
 LabelVars = Mapping[str, str]
 
 _GROUP = f"{series.SERVICE_LABEL}, {series.SLO_LABEL}"
+
+
+def spec_labels(services: Iterable[Service]) -> list[str]:
+    """Label names the spec puts on the recorded series (service and SLO labels), sorted."""
+    names: set[str] = set()
+    for s in services:
+        names |= set(s.labels)
+        for slo in s.slos:
+            names |= set(slo.labels)
+    return sorted(names)
 
 
 def variable_name(label: str, taken: Iterable[str]) -> str:
@@ -57,9 +69,26 @@ def error_ratio(service: Service, slo: SLO, label_vars: LabelVars, window: Durat
     return f"{series.error_ratio(window)}{slo_selector(service, slo, label_vars)}"
 
 
+def recorded_windows(slo: SLO) -> tuple[Duration, ...]:
+    """Windows the rules record a ratio for besides the SLO window: the alert windows within it."""
+    return tuple(w for w in ALERT_WINDOWS if w <= slo.window)
+
+
+def window_error_ratio(service: Service, slo: SLO, label_vars: LabelVars, window: Duration) -> str:
+    """The bad share over any window: the recorded series when there is one, else the SLI's raw queries.
+
+    A guardrail may use a window the rules do not record (``window: 10m``); its alert then computes the
+    ratio from the raw series, and so does this panel, with the same SLI queries.
+    """
+    if window in recorded_windows(slo) or window == slo.window:
+        return error_ratio(service, slo, label_vars, window)
+    bad, total = sli_queries(service, slo, window)
+    return f"(({bad} or vector(0)) / {total})"
+
+
 def sli(service: Service, slo: SLO, label_vars: LabelVars, window: Duration) -> str:
     """Share of good events over ``window``."""
-    return f"1 - {error_ratio(service, slo, label_vars, window)}"
+    return f"1 - {window_error_ratio(service, slo, label_vars, window)}"
 
 
 def budget_remaining(service: Service, slo: SLO, label_vars: LabelVars) -> str:
@@ -86,13 +115,10 @@ def request_rate(service: Service) -> str:
     return f"sum(rate({service.metrics.duration_count}{_http_matchers(service, None)}[{SHORT_WINDOW}]))"
 
 
-def latency_quantile(service: Service, slo: SLO, quantile: Fraction) -> str:
+def latency_quantile(service: Service, slo: SLO, quantile: Fraction, window: Duration) -> str:
     """The quantile of request duration, over the requests the SLO's SLI selects (route, method)."""
     bucket = f"{service.metrics.duration_bucket}{_http_matchers(service, slo)}"
-    return (
-        f"histogram_quantile({format_number(quantile)}, "
-        f"sum by (le) (rate({bucket}[{SHORT_WINDOW}])))"
-    )
+    return f"histogram_quantile({format_number(quantile)}, sum by (le) (rate({bucket}[{window}])))"
 
 
 # --- overview (all services in one table) -----------------------------------------------------------

@@ -68,7 +68,7 @@ def describe_levels(levels: Sequence[Level]) -> str:
 
 def _guardrail_text(g: Guardrail) -> str:
     extra = ", rollback trigger" if g.rollback else ""
-    return f"{g.severity} alert: {g.key.replace('_', ' ')} {g.level_text} for {g.for_}{extra}"
+    return f"{g.severity} alert: {g.key.replace('_', ' ')} {g.level_text} over {g.window} for {g.for_}{extra}"
 
 
 def _good_orientation(slo: SLO) -> bool:
@@ -134,7 +134,7 @@ class _Builder:
         self.panels: list[G.Panel] = []
         taken = {grafana.DATASOURCE_VAR}
         self.label_vars: dict[str, str] = {}
-        for label in sorted(service.labels):
+        for label in queries.spec_labels([service]):
             var = queries.variable_name(label, taken)
             taken.add(var)
             self.label_vars[label] = var
@@ -213,46 +213,59 @@ class _Builder:
                 links=[lk for slo in http_slos for lk in self.runbook(slo)],
             ))
         for slo in s.slos:
-            quantiles = sorted({g.quantile for g in slo.alerts if g.kind == "quantile_above" and g.quantile})
-            if isinstance(slo.sli, HttpLatency) or quantiles:
-                self.latency_panel(slo, quantiles or [Fraction(95, 100)])
+            latency_guardrails = [g for g in slo.alerts if g.kind == "quantile_above"]
+            if isinstance(slo.sli, HttpLatency) or latency_guardrails:
+                self.latency_panel(slo, latency_guardrails)
             ratio_guardrails = [g for g in slo.alerts if g.kind != "quantile_above"]
             if not isinstance(slo.sli, HttpLatency) or ratio_guardrails:
-                self.ratio_panel(slo)
+                self.ratio_panel(slo, ratio_guardrails)
 
-    def latency_panel(self, slo: SLO, quantiles: list[Fraction]) -> None:
+    def latency_panel(self, slo: SLO, guardrails: list[Guardrail]) -> None:
+        """One line per quantile and window the guardrails compare (p95 over 5m when there are none)."""
         levels = latency_levels(slo)
-        names = " / ".join(_quantile_label(q) for q in quantiles)
+        pairs = sorted({(g.quantile, g.window) for g in guardrails if g.quantile is not None}) or [
+            (Fraction(95, 100), queries.SHORT_WINDOW)]
+        windows = {w for _, w in pairs}
         targets = [
-            grafana.target(queries.latency_quantile(self.service, slo, q), chr(ord("A") + i), _quantile_label(q))
-            for i, q in enumerate(quantiles)
+            grafana.target(queries.latency_quantile(self.service, slo, q, w), _ref(i),
+                           _quantile_label(q) + (f" ({w})" if len(windows) > 1 else ""))
+            for i, (q, w) in enumerate(pairs)
         ]
+        names = " / ".join(dict.fromkeys(_quantile_label(q) for q, _ in pairs))
         scope = _scope(slo.sli) if isinstance(slo.sli, HttpErrors | HttpLatency) else ""
         self.panels.append(grafana.timeseries(
             f"{slo.name}: {names} latency{scope}", targets,
             self.layout.place(ROLLOUT_WIDTH, ROLLOUT_HEIGHT), unit="s",
             steps=severity_steps(levels, higher_is_worse=True),
-            description=f"Request duration quantiles over {queries.SHORT_WINDOW}, from the histogram buckets."
-                        + describe_levels(levels),
+            description=f"Request duration quantiles over {', '.join(str(w) for w in sorted(windows))}, "
+                        "from the histogram buckets, as the latency alerts compute them." + describe_levels(levels),
             links=self.runbook(slo),
             soft_min=0, soft_max=max((lv.value for lv in levels), default=None),
         ))
 
-    def ratio_panel(self, slo: SLO) -> None:
+    def ratio_panel(self, slo: SLO, guardrails: list[Guardrail]) -> None:
+        """The SLI's share over 5m and over every window a guardrail compares, with its levels."""
         good = _good_orientation(slo)
         levels = ratio_levels(slo, good=good)
-        query = (queries.sli if good else queries.error_ratio)(self.service, slo, self.label_vars, queries.SHORT_WINDOW)
+        windows = sorted({queries.SHORT_WINDOW, *(g.window for g in guardrails)})
+        query = queries.sli if good else queries.window_error_ratio
+        targets = [grafana.target(query(self.service, slo, self.label_vars, w), _ref(i), str(w))
+                   for i, w in enumerate(windows)]
         share = "good" if good else "bad"
         self.panels.append(grafana.timeseries(
-            ratio_title(slo, good=good), [grafana.target(query, "A", str(queries.SHORT_WINDOW))],
+            ratio_title(slo, good=good), targets,
             self.layout.place(ROLLOUT_WIDTH, ROLLOUT_HEIGHT), unit="percentunit", decimals=2,
             steps=severity_steps(levels, higher_is_worse=not good),
-            description=f"Share of {share} events over {queries.SHORT_WINDOW}, the series the alerts compare."
-                        + describe_levels(levels),
+            description=f"Share of {share} events over {', '.join(str(w) for w in windows)}, as the alerts "
+                        "compute it." + describe_levels(levels),
             links=self.runbook(slo),
             soft_min=0 if not good else None,
             soft_max=max(lv.value for lv in levels) if not good else 1,
         ))
+
+
+def _ref(i: int) -> str:
+    return chr(ord("A") + i)
 
 
 def label_variables(service: Service, label_vars: dict[str, str]) -> list[G.Template]:
