@@ -114,6 +114,8 @@ def test_folders_list_page_and_conflict(grafana: GrafanaStandIn) -> None:
     assert api.get_folder("nope") is None
     with pytest.raises(FolderExists):
         api.create_folder("f0", "Another title")
+    grafana.fail_next("GET", "/api/folders", 200, [{"uid": "a", "title": "A"}, {"uid": "b", "title": "B"}], times=5)
+    assert [f["uid"] for f in api.list_folders(page_size=2)] == ["a", "b"]  # a server ignoring paging ends
 
 
 def test_5xx_is_retried_then_succeeds(grafana: GrafanaStandIn) -> None:

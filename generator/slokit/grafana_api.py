@@ -233,8 +233,10 @@ class GrafanaClient:
             batch = self._json(resp)
             if not isinstance(batch, list):
                 raise ServerError("listing folders: the answer is not a JSON list")
-            folders.extend(f for f in batch if isinstance(f, dict))
-            if len(batch) < page_size:
+            seen = {f.get("uid") for f in folders}
+            fresh = [f for f in batch if isinstance(f, dict) and f.get("uid") not in seen]
+            folders.extend(fresh)
+            if len(batch) < page_size or not fresh:  # the last page, or a server that ignores paging
                 return folders
             page += 1
 
