@@ -416,6 +416,7 @@ def _fix_variable(v: Mapping[str, Any]) -> dict[str, Any]:
         out["current"] = {}
     else:
         out["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
+        out["definition"] = out["query"]  # what the variable editor shows
     return out
 
 

@@ -193,7 +193,7 @@ class _Builder:
         return grafana.stat(
             f"Burn rate ({queries.BURN_WINDOW})",
             [grafana.target(queries.burn_rate(self.service, slo, self.label_vars), "A", "burn rate")],
-            self.layout.place(5, ROW_HEIGHT), unit="x", decimals=2,
+            self.layout.place(5, ROW_HEIGHT), unit="suffix:x", decimals=2,
             steps=severity_steps(levels, higher_is_worse=True),
             description=f"How fast the error budget burns now: the {queries.BURN_WINDOW} error ratio divided by "
                         f"the error budget (1x spends it exactly over {slo.window}). {what}",
