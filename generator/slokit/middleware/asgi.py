@@ -53,10 +53,15 @@ class StarletteRoutes:
     def __init__(self, app: object) -> None:
         self._app = app
         self._templates: dict[int, _Template] = {}
+        #: id(route) -> template, for routes with a single template (the common case): one lookup.
+        self._known: dict[int, str] = {}
         self._prefix_regex: dict[str, re.Pattern[str]] = {}
 
     def template(self, scope: Scope) -> str:
         route = scope.get("route")
+        found = self._known.get(id(route))
+        if found is not None:
+            return found
         if route is None:
             if "router" in scope:  # the router ran and matched nothing: a 404 (or a redirect)
                 return UNMATCHED_ROUTE
@@ -67,6 +72,8 @@ class StarletteRoutes:
         if entry is None or entry.route is not route:
             entry = self._learn(route, scope)
         if len(entry.choices) == 1:
+            # Safe to key by id(): the entry in _templates keeps the route object alive.
+            self._known[id(route)] = entry.choices[0][1]
             return entry.choices[0][1]
         return self._choose(entry, scope)
 

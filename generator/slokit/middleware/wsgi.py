@@ -78,8 +78,15 @@ class _Response:
             gauge.dec()
 
     def __iter__(self) -> Iterator[bytes]:
+        body = self._body
+        if type(body) is list:
+            # A list cannot fail half-way; the server's close() marks the end of the response.
+            return iter(body)
+        return self._guarded(body)
+
+    def _guarded(self, body: Iterable[bytes]) -> Iterator[bytes]:
         try:
-            yield from self._body
+            yield from body
         except GeneratorExit:
             raise
         except BaseException:
