@@ -17,10 +17,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slokit.alertmanager.check import check_alertmanager, route_tests
+from slokit.alertmanager.check import check_alertmanager, route_tests, rule_route_tests
 from slokit.alertmanager.config import PATH, render
+from slokit.alertmanager.routing import plan
 from slokit.checks import CheckResult, checkers
 from slokit.cli import main
+from slokit.pipeline import Options
 from slokit.spec import load_or_raise
 from slokit.spec.model import PagerDuty, Receiver, Routing, Service, Slack
 
@@ -194,3 +196,46 @@ def test_any_team_and_service_names_route_correctly(
     results = check_alertmanager(tmp_path, [a, b])
     assert errors(results) == [], [r.detail for r in errors(results)]
     assert sum(" route " in r.target and r.tool == "amtool" for r in results) == len(route_tests([a, b])) == 6
+
+
+# --- route tests from the generated rule files ---------------------------------------------------------------
+
+
+def write_rules(out: Path, services: tuple[Service, ...]) -> None:
+    from slokit.rules.render import emit_rules
+
+    for rel, text in emit_rules(services, Options()).items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text, encoding="utf-8")
+
+
+def test_every_generated_alerting_rule_reaches_its_receiver(tmp_path: Path) -> None:
+    services = multi()
+    write_config(tmp_path, services)
+    write_rules(tmp_path, services)
+    routing = plan(services)
+    tests, problems = rule_route_tests(tmp_path, services, routing)
+    assert problems == []
+    alerting = 0
+    for service in services:
+        doc = yaml.safe_load((tmp_path / "alerts" / f"{service.name}.rules.yml").read_text())
+        alerting += sum("alert" in r for g in doc["groups"] for r in g["rules"])
+    assert len(tests) == alerting  # no two alerting rules carry the same labels
+    assert {t.expected for t in tests if t.service == "checkout" and t.severity == "page"} == {
+        "payments/checkout/page"}
+    results = check_alertmanager(tmp_path, services)
+    assert errors(results) == []
+    assert sum(".rules.yml " in r.target for r in results) == alerting
+
+
+def test_an_alerting_rule_with_a_wrong_team_label_fails(tmp_path: Path) -> None:
+    services = load_or_raise([EXAMPLE])
+    write_config(tmp_path, services)
+    write_rules(tmp_path, services)
+    rules = tmp_path / "alerts" / "onboarding.rules.yml"
+    doc = yaml.safe_load(rules.read_text())
+    broken = next(r for g in doc["groups"] for r in g["rules"] if r.get("alert") and r["labels"]["severity"] == "page")
+    broken["labels"]["team"] = "growht"
+    rules.write_text(yaml.safe_dump(doc))
+    failed = errors(check_alertmanager(tmp_path, services))
+    assert [r.detail for r in failed] == ["expected receiver 'growth/page', amtool routed to 'unrouted'"]

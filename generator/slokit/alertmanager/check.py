@@ -22,6 +22,7 @@ from slokit.alertmanager.config import PATH, build
 from slokit.alertmanager.routing import RoutingPlan, is_placeholder, matcher, plan
 from slokit.catalog import BURN_ALERT, alerts_for
 from slokit.checks import CheckResult, run_tool
+from slokit.rules.render import rules_path
 from slokit.spec.model import SEVERITIES, Service, Severity
 
 TOOL = "amtool"
@@ -29,6 +30,8 @@ TOOL = "amtool"
 OWN = "alertmanager"
 #: Fields that say where a receiver delivers: what must match the specs.
 _WHERE = ("routing_key_file", "url", "api_url_file", "channel")
+#: Labels a route test's name already shows.
+_NAMED = frozenset({"alertname", "service", "slo", "severity", "team", "rollback"})
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,17 @@ class RouteTest:
     severity: Severity
     labels: Mapping[str, str]
     expected: str
+    #: The rule file whose alert labels these are; empty for a test built from the model alone.
+    rule_file: str = ""
 
     @property
     def name(self) -> str:
         rollback = " rollback" if self.labels.get("rollback") == "true" else ""
-        return f"{self.service}/{self.slo} severity={self.severity}{rollback}"
+        alert = ""
+        if self.rule_file:
+            extra = "".join(f" {k}={v}" for k, v in sorted(self.labels.items()) if k not in _NAMED)
+            alert = f" {self.rule_file} {self.labels.get('alertname', '')}{extra}"
+        return f"{self.service}/{self.slo}{alert} severity={self.severity}{rollback}"
 
     def argv(self, config: Path) -> list[str]:
         return [
@@ -72,6 +81,50 @@ def route_tests(services: Sequence[Service], routing: RoutingPlan | None = None)
                         labels["rollback"] = "true"
                     tests.append(RouteTest(service.name, slo.name, severity, labels, expected))
     return tests
+
+
+def rule_route_tests(
+    out_dir: Path, services: Sequence[Service], routing: RoutingPlan
+) -> tuple[list[RouteTest], list[CheckResult]]:
+    """Route tests with the labels the generated alerting rules really carry, when their files exist.
+
+    This ties the routing to the rules: an alert whose ``team``, ``service`` or ``severity`` label does
+    not match what the route tree expects fails here, not silently in production.
+    """
+    tests: list[RouteTest] = []
+    problems: list[CheckResult] = []
+    for service in services:
+        rel = rules_path(service)
+        try:
+            doc = yaml.safe_load((out_dir / rel).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except yaml.YAMLError:
+            problems.append(CheckResult(OWN, rel, False, "not valid YAML: cannot derive route tests"))
+            continue
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        for rule in _alerting_rules(doc):
+            labels = {str(k): str(v) for k, v in (rule.get("labels") or {}).items()}
+            labels["alertname"] = str(rule["alert"])
+            severity = labels.get("severity")
+            if severity not in SEVERITIES:
+                problems.append(CheckResult(OWN, f"{rel} {rule['alert']}", False,
+                                            f"severity label {severity!r} is neither page nor ticket"))
+                continue
+            key = tuple(sorted(labels.items()))
+            if key in seen:
+                continue
+            seen.add(key)
+            sev: Severity = "page" if severity == "page" else "ticket"
+            tests.append(RouteTest(service.name, labels.get("slo", ""), sev, labels,
+                                   routing.targets[(service.name, sev)], rel))
+    return tests, problems
+
+
+def _alerting_rules(doc: Any) -> list[dict[str, Any]]:
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    return [rule for group in groups or [] if isinstance(group, dict)
+            for rule in group.get("rules") or [] if isinstance(rule, dict) and "alert" in rule]
 
 
 def _run_route_test(config: Path, test: RouteTest) -> CheckResult:
@@ -153,7 +206,9 @@ def check_alertmanager(out_dir: Path, services: Sequence[Service]) -> list[Check
         return [CheckResult(TOOL, PATH, False, "\n".join(t.strip() for t in (proc.stdout, proc.stderr) if t.strip()))]
     results = [CheckResult(TOOL, PATH, True, "check-config passed")]
     routing = plan(services)
-    tests = route_tests(services, routing)
+    from_rules, results_rules = rule_route_tests(out_dir, services, routing)
+    tests = route_tests(services, routing) + from_rules
+    results.extend(results_rules)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results.extend(pool.map(lambda t: _run_route_test(config, t), tests))
     results.extend(_drift(config, services))
