@@ -1,0 +1,178 @@
+"""The live stack's parts without the binaries: the example app, its fault knobs, the receiver, timings, errors."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import socket
+import sys
+import urllib.request
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+from starlette.testclient import TestClient
+
+from slokit import stack
+from slokit.alertmanager.config import render
+from slokit.checks import run_tool
+from slokit.spec.model import Service
+from slokit.stack import LocalStack, NotificationReceiver, StackError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _module(name: str) -> ModuleType:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(name)
+
+
+faults_mod = _module("examples.onboarding.faults")
+app_mod = _module("examples.onboarding.app")
+
+
+REGISTRY = CollectorRegistry()
+
+
+def _count(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+# --- fault knobs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.1, 0.25, 1 / 3, 0.5, 0.9, 1.0])
+def test_a_share_says_yes_exactly_that_often(share: float) -> None:
+    s = faults_mod.Share(share)
+    yes = sum(s.next() for _ in range(3000))
+    assert abs(yes - share * 3000) <= 1
+
+
+def test_knobs_are_checked_before_any_is_applied() -> None:
+    f = faults_mod.Faults()
+    with pytest.raises(ValueError, match="error_ratio must be between 0 and 1"):
+        f.update({"conflict_ratio": 0.5, "error_ratio": 2})
+    assert f.conflicts.value == 0
+    with pytest.raises(ValueError, match="unknown knob"):
+        f.update({"errors": 0.1})
+    f = faults_mod.Faults.from_env({"ONBOARDING_ERROR_RATIO": "0.2", "ONBOARDING_LATENCY": "0.5"})
+    assert f.as_dict()["error_ratio"] == 0.2 and f.latency == 0.5
+
+
+# --- the example app -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_and_faults() -> tuple[TestClient, object]:
+    faults = faults_mod.Faults()
+    client = TestClient(app_mod.create_app(faults, registry=REGISTRY))
+    client.get("/health")  # builds the middleware stack, so cache lookups count in REGISTRY from here on
+    return client, faults
+
+
+def test_optimistic_locking_answers_409_with_the_current_version(app_and_faults: tuple[TestClient, object]) -> None:
+    client, _ = app_and_faults
+    version = next(s["version"] for s in client.get("/api/onboarding").json()["steps"] if s["id"] == 2)
+    ok = client.patch("/api/onboarding/steps/2", json={"version": version, "done": True})
+    assert ok.status_code == 200 and ok.json()["version"] == version + 1 and ok.json()["done"] is True
+    stale = client.patch("/api/onboarding/steps/2", json={"version": version, "done": False})
+    assert stale.status_code == 409 and stale.json()["version"] == version + 1
+    assert client.patch("/api/onboarding/steps/99", json={"version": 1, "done": True}).status_code == 404
+    assert client.patch("/api/onboarding/steps/2", json={"done": True}).status_code == 400
+
+
+def test_knobs_inject_errors_conflicts_and_cache_misses(app_and_faults: tuple[TestClient, object]) -> None:
+    client, faults = app_and_faults
+    route = {"http_route": "/api/onboarding", "http_request_method": "GET"}
+    errors_before = _count("http_server_request_duration_seconds_count", http_response_status_code="500", **route)
+    miss_before = _count("cache_lookups_total", cache="step-definitions", outcome="miss")
+    hit_before = _count("cache_lookups_total", cache="step-definitions", outcome="hit")
+    faults.update({"error_ratio": 0.25, "cache_miss_ratio": 0.5})  # type: ignore[attr-defined]
+    try:
+        statuses = [client.get("/api/onboarding").status_code for _ in range(40)]
+    finally:
+        faults.update({"error_ratio": 0, "cache_miss_ratio": 0})  # type: ignore[attr-defined]
+    assert statuses.count(500) == 10
+    assert _count("http_server_request_duration_seconds_count", http_response_status_code="500", **route) \
+        - errors_before == 10
+    # 30 answered reads looked up 4 step definitions each; half of the lookups found the entry evicted.
+    misses = _count("cache_lookups_total", cache="step-definitions", outcome="miss") - miss_before
+    hits = _count("cache_lookups_total", cache="step-definitions", outcome="hit") - hit_before
+    assert (hits, misses) == (60, 60)
+
+
+def test_fault_knobs_refuse_clients_off_loopback_and_are_not_measured(
+    app_and_faults: tuple[TestClient, object],
+) -> None:
+    client, _ = app_and_faults
+    before = _count("http_server_request_duration_seconds_count", http_route="/admin/faults",
+                    http_request_method="GET", http_response_status_code="403")
+    answer = client.get("/admin/faults")  # TestClient's peer is "testclient", not a loopback address
+    assert answer.status_code == 403
+    assert _count("http_server_request_duration_seconds_count", http_route="/admin/faults",
+                  http_request_method="GET", http_response_status_code="403") == before == 0
+
+
+# --- receiver, timings, errors -------------------------------------------------------------------------
+
+
+def _post(url: str, body: object) -> int:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return int(resp.status)
+
+
+def test_receiver_reads_pagerduty_and_slack_messages() -> None:
+    receiver = NotificationReceiver().start()
+    try:
+        assert _post(receiver.pagerduty_url, {
+            "routing_key": "k", "event_action": "resolve",
+            "payload": {"custom_details": {"service": "s", "slo": "a", "severity": "page", "runbook_url": "R"}},
+        }) == 202
+        assert _post(receiver.slack_url, {"attachments": [{
+            "title": "[FIRING:2] ticket: s / cache-hits SLOGoodRatioLow", "title_link": "T"}]}) == 200
+        pd, slack = receiver.notifications()
+    finally:
+        receiver.stop()
+    assert (pd.integration, pd.status, pd.service, pd.slo, pd.severity, pd.runbook_url) == (
+        "pagerduty", "resolved", "s", "a", "page", "R")
+    assert (slack.status, slack.service, slack.slo, slack.severity, slack.alertname, slack.runbook_url) == (
+        "firing", "s", "cache-hits", "ticket", "SLOGoodRatioLow", "T")
+
+
+def test_fast_timings_change_only_timings_and_amtool_accepts_the_result(onboarding: Service,
+                                                                        tmp_path: Path) -> None:
+    generated = render([onboarding])
+    fast = stack.with_timings(generated)
+    before, after = yaml.safe_load(generated), yaml.safe_load(fast)
+    assert after["receivers"] == before["receivers"] and after["inhibit_rules"] == before["inhibit_rules"]
+    ticket = next(r for r in after["route"]["routes"][0]["routes"] if r["matchers"] == ['severity="ticket"'])
+    assert (ticket["group_wait"], ticket["group_interval"]) == ("3s", "2s")
+    assert after["route"]["group_wait"] == "1s"
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(fast)
+    result = run_tool(["amtool", "check-config", str(path)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(StackError, match=f"port {port} on 127.0.0.1 .*Prometheus.* already in use"):
+            LocalStack(Path("/nonexistent"), rule_files=[], alertmanager_config=Path("x"), scrape={},
+                       prometheus_port=port).start()
+        with pytest.raises(StackError, match=f"port {port} .*already in use"):
+            NotificationReceiver(port)
+
+
+def test_a_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SLOKIT_ALERTMANAGER", str(tmp_path / "no-such-alertmanager"))
+    with pytest.raises(StackError, match=r"prometheus-alertmanager not found .*install-tools\.sh"):
+        LocalStack(tmp_path, rule_files=[], alertmanager_config=tmp_path / "x", scrape={}).start()
+    assert not list(tmp_path.iterdir())  # nothing was started or written
