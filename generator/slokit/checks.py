@@ -41,9 +41,10 @@ Checker = Callable[[Path, Sequence[Service]], list[CheckResult]]
 def checkers() -> list[Checker]:
     """Every checker, in the order they run."""
     from slokit.alertmanager.check import check_alertmanager
+    from slokit.dashboards.check import check_dashboards
     from slokit.runbooks.check import check_runbooks
 
-    return [check_alertmanager, check_runbooks]
+    return [check_alertmanager, check_dashboards, check_runbooks]
 
 
 def run_tool(argv: Sequence[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
