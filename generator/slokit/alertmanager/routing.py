@@ -103,7 +103,6 @@ class TeamRoute:
     team: str
     #: The team's placeholder receiver, also the team route's own (for alerts no severity route takes).
     placeholder: str
-    services: tuple[str, ...]
     severities: tuple[SeverityRoute, ...]
 
 
@@ -114,12 +113,6 @@ class RoutingPlan:
     receivers: tuple[ReceiverPlan, ...]
     #: ``(service, severity) -> receiver name``: what ``amtool config routes test`` must answer.
     targets: Mapping[tuple[str, Severity], str]
-
-    def receiver(self, name: str) -> ReceiverPlan:
-        for r in self.receivers:
-            if r.name == name:
-                return r
-        raise KeyError(name)
 
 
 def plan(services: Sequence[Service]) -> RoutingPlan:
@@ -158,7 +151,7 @@ def plan(services: Sequence[Service]) -> RoutingPlan:
                 targets[(s.name, severity)] = own
                 pairs.append((s.name, own))
             severity_routes.append(SeverityRoute(severity, unrouted, tuple(pairs)))
-        teams.append(TeamRoute(team, unrouted, tuple(s.name for s in members), tuple(severity_routes)))
+        teams.append(TeamRoute(team, unrouted, tuple(severity_routes)))
 
     ordered = [receivers[PLACEHOLDER]] + [receivers[n] for n in sorted(receivers) if n != PLACEHOLDER]
     return RoutingPlan(tuple(teams), tuple(ordered), targets)
