@@ -275,7 +275,10 @@ def django_urls() -> list[Any]:
     def crash(request: Any) -> HttpResponse:
         raise Boom("django view")
 
+    from slokit.middleware.django import metrics_view
+
     return [
+        path("metrics", metrics_view),
         path("orders/<int:pk>/", order),
         path("reports/", include([path("<int:year>/", report)])),
         path("crash/", crash),
@@ -317,4 +320,8 @@ def test_django_resolver_route_and_status(registry: CollectorRegistry, django_ws
     assert count(registry, "/reports/<int:year>/", 200) == 1
     assert count(registry, "/crash/", 500) == 1
     assert count(registry, UNMATCHED_ROUTE, 404) == 1
+    assert total(registry) == 5
+    status, body = call(app, "/metrics")  # the default registry: these requests went to `registry`
+    assert status == 200
+    assert b"# TYPE" in body
     assert total(registry) == 5

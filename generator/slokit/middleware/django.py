@@ -4,9 +4,11 @@ In ``settings.py``, first in ``MIDDLEWARE``::
 
     "slokit.middleware.django.SlokitRouteMiddleware",
 
-and in ``wsgi.py``::
+in ``wsgi.py``::
 
     application = SlokitWSGIMiddleware(get_wsgi_application(), latency_thresholds=[0.3, 1.0])
+
+and in ``urls.py``: ``path("metrics", metrics_view)``.
 
 The WSGI middleware does the measuring (so exceptions, streaming and the time spent in Django's own
 middleware are covered); this one only tells it the route. ``request.META`` is the WSGI environ.
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from slokit.middleware.exposition import render
 from slokit.middleware.wsgi import ROUTE_ENVIRON_KEY
 
 
@@ -32,3 +35,11 @@ class SlokitRouteMiddleware:
         if match is not None:
             request.META[ROUTE_ENVIRON_KEY] = "/" + str(match.route)
         return response
+
+
+def metrics_view(request: Any) -> Any:
+    """The ``/metrics`` view (aggregated in multiprocess mode); not measured by default."""
+    from django.http import HttpResponse
+
+    body, content_type = render(None, request.META.get("HTTP_ACCEPT", ""))
+    return HttpResponse(body, content_type=content_type)
