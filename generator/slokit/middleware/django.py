@@ -39,7 +39,7 @@ class SlokitRouteMiddleware:
 
 def metrics_view(request: Any) -> Any:
     """The ``/metrics`` view (aggregated in multiprocess mode); not measured by default."""
-    from django.http import HttpResponse
+    from django.http import HttpResponse  # type: ignore[import-untyped]
 
     body, content_type = render(None, request.META.get("HTTP_ACCEPT", ""))
     return HttpResponse(body, content_type=content_type)
