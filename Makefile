@@ -6,7 +6,7 @@ SLOKIT := $(VENV)/bin/slokit
 STAMP  := $(VENV)/.installed
 SPECS  ?= slo
 
-.PHONY: all setup tools validate generate check schema lint typecheck test dashboards clean
+.PHONY: all setup tools validate generate check schema lint typecheck test dashboards demo clean
 
 all: setup validate generate check
 
@@ -37,13 +37,19 @@ dashboards: generate
 	$(SLOKIT) push $(SPECS) $(PUSH_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check generator tests benchmarks
+	$(VENV)/bin/ruff check generator tests benchmarks examples
 
 typecheck: setup
 	$(VENV)/bin/mypy
 
 test: setup lint typecheck
 	$(PY) -m pytest -q
+
+# The example service with Prometheus and Alertmanager on 127.0.0.1, then an incident (README, "Live demo").
+# Options: make demo DEMO_ARGS="--duration 180 --prometheus-port 19090"
+DEMO_ARGS ?=
+demo: setup
+	$(PY) -m examples.onboarding.demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,210 @@
+"""``make demo``: the onboarding service, Prometheus and Alertmanager live on 127.0.0.1, then an incident.
+
+What it does, in order:
+
+1. Copies the spec (default ``slo/onboarding.yaml``) into a temporary folder with its routing pointed at a
+   local receiver that stands in for PagerDuty and Slack (fake routing key, webhook URL in a temporary
+   ``api_url_file``) and ``evaluation_interval: 5s``, and runs the real ``slokit generate`` on it. The
+   generated Alertmanager timings are shortened to seconds; nothing else is changed.
+2. Starts the example service, Alertmanager, Prometheus (1s scrapes) and the traffic generator, each on a
+   port checked free first.
+3. Prints the live status of every SLO from Prometheus' HTTP API (SLI over the SLO window, error budget
+   left, burn rate), injects an incident (errors, slow requests, conflicts, cache misses), and prints the
+   alerts that fire, which are inhibited, and each notification the receiver gets with its runbook link.
+4. Clears the faults and keeps running until ``--duration`` is over or Ctrl-C, then stops every process
+   it started, by pid, and removes its temporary folder.
+
+With ``slo/onboarding.yaml`` the burn-rate alerts fire within a minute of the incident (they have no
+``for``) while the guardrails (``for: 5m`` and more) stay pending. ``--spec tests/e2e/onboarding.yaml``
+uses guardrails with ``for: 0s`` over 10s, which fire and resolve within seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from examples.onboarding.traffic import Traffic
+from slokit import stack
+from slokit.spec import SpecError, load_or_raise
+from slokit.stack import LocalStack, NotificationReceiver, StackError
+
+ROOT = Path(__file__).resolve().parents[2]
+INCIDENT: dict[str, float] = {"error_ratio": 0.2, "slow_ratio": 0.35, "latency": 0.4, "conflict_ratio": 0.5,
+                              "cache_miss_ratio": 0.7}
+HEALTHY: dict[str, float] = dict.fromkeys(INCIDENT, 0.0)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace, echo: Callable[[str], None] = print) -> None:
+        self.args = args
+        self.echo = echo
+        self.seen_notifications = 0
+        self.started = time.monotonic()
+
+    def elapsed(self) -> str:
+        return f"[{time.monotonic() - self.started:5.0f}s]"
+
+    def run(self, resources: ExitStack) -> None:
+        a = self.args
+        for port, what in ((a.app_port, "the onboarding service"), (a.prometheus_port, "Prometheus"),
+                           (a.alertmanager_port, "Alertmanager"), (a.receiver_port, "the notification receiver")):
+            stack.ensure_port_free(port, what)
+        work = Path(tempfile.mkdtemp(prefix="slokit-demo-"))
+        if not a.keep:
+            resources.callback(shutil.rmtree, work, True)
+
+        self.receiver = NotificationReceiver(a.receiver_port).start()
+        resources.callback(self.receiver.stop)
+        spec = stack.local_routing_spec(a.spec, work / "spec" / a.spec.name, self.receiver, work / "secrets",
+                                        evaluation_interval=a.evaluation_interval)
+        (self.service,) = load_or_raise([spec])
+        out = work / "out"
+        stack.generate([spec], out)
+        am_config = work / "alertmanager.yml"
+        am_config.write_text(stack.with_timings((out / "alerts" / "alertmanager.yml").read_text()))
+        self.echo(f"generated rules, routing, dashboards and runbooks from {a.spec} into {out}")
+
+        app_url = f"http://127.0.0.1:{a.app_port}"
+        app = stack.start_process("onboarding service", [
+            sys.executable, "-m", "examples.onboarding.app", "--port", str(a.app_port), "--spec", str(spec),
+        ], work / "app.log", cwd=ROOT)
+        resources.callback(app.stop)
+        stack.wait_http_ok(app, f"{app_url}/health")
+        local = LocalStack(work, rule_files=stack.rule_files(out), alertmanager_config=am_config,
+                           scrape={self.service.selector.get("job", self.service.name): f"127.0.0.1:{a.app_port}"},
+                           prometheus_port=a.prometheus_port, alertmanager_port=a.alertmanager_port,
+                           evaluation_interval=a.evaluation_interval)
+        resources.callback(local.close)
+        local.start()
+        self.prom, self.am = local.prometheus, local.alertmanager
+        traffic = Traffic(app_url, rate=a.rate, workers=4)
+        resources.callback(traffic.stop)
+        traffic.start()
+
+        self.echo(f"service       {app_url}   (pid {app.pid}; fault knobs: {app_url}/admin/faults)")
+        for proc, url in zip(local.processes, (local.alertmanager_url, local.prometheus_url), strict=True):
+            self.echo(f"{proc.name:<13} {url}   (pid {proc.pid})")
+        self.echo(f"receiver      {self.receiver.url}   (PagerDuty: /pagerduty, Slack: /slack)")
+        self.echo(f"traffic       {a.rate:g} requests/s; logs and data in {work}")
+        self.echo("Ctrl-C stops everything." + (f" Ends by itself after {a.duration:g}s." if a.duration else ""))
+        self.echo("The stack starts empty: the SLO window holds only the demo's traffic, so an incident spends "
+                  "(and overspends) the whole budget within minutes.")
+
+        self.phase("baseline: healthy traffic", a.baseline)
+        self.echo(f"\n{self.elapsed()} INCIDENT: injecting faults {INCIDENT}")
+        stack.send_json(f"{app_url}/admin/faults", INCIDENT)
+        self.phase("incident", a.incident)
+        self.echo(f"\n{self.elapsed()} RECOVERY: faults cleared; burn-rate alerts resolve once their windows "
+                  "recover, which for the 1h window takes a while")
+        stack.send_json(f"{app_url}/admin/faults", HEALTHY)
+        remaining = None if a.duration is None else max(0.0, a.duration - (time.monotonic() - self.started))
+        self.phase("recovery", remaining)
+        self.summary(traffic)
+
+    def phase(self, name: str, seconds: float | None) -> None:
+        """Print status every ``--every`` seconds for ``seconds`` (None: until Ctrl-C), bounded by --duration."""
+        end = None if seconds is None else time.monotonic() + seconds
+        if self.args.duration is not None:
+            hard = self.started + self.args.duration
+            end = hard if end is None else min(end, hard)
+        while end is None or time.monotonic() < end:
+            self.report(name)
+            time.sleep(min(self.args.every, max(0.0, (end or float("inf")) - time.monotonic())))
+        self.report(name)
+
+    def report(self, phase: str) -> None:
+        self.echo(f"\n{self.elapsed()} {phase}")
+        self.echo(f"  {'SLO':<14} {'objective':>9} {'SLI':>9} {'budget left':>12} {'burn rate':>10}")
+        for s in stack.slo_status(self.prom, self.service):
+            self.echo(f"  {s.slo:<14} {_pct(s.objective):>9} {_pct(s.sli):>9} {_pct(s.budget_remaining):>12} "
+                      f"{_rate(s.burn_rate):>10}")
+        self.alerts()
+        notes = self.receiver.notifications()
+        for n in notes[self.seen_notifications:]:
+            self.echo(f"  -> {n.integration} received {n.status.upper()}: {n.severity} {n.service}/{n.slo}"
+                      f"{' ' + n.alertname if n.alertname else ''}  runbook: {n.runbook_url}")
+        self.seen_notifications = len(notes)
+
+    def alerts(self) -> None:
+        suppressed = {_key(a["labels"]): a["status"] for a in self.am.alerts() if a["status"]["state"] == "suppressed"}
+        for alert in sorted(self.prom.alerts(), key=lambda x: (x["state"], _key(x["labels"]))):
+            labels = alert["labels"]
+            windows = f" {labels['long_window']}/{labels['short_window']}" if "long_window" in labels else ""
+            state = alert["state"]
+            if _key(labels) in suppressed:
+                state += ", inhibited in Alertmanager"
+            self.echo(f"  ALERT {labels.get('alertname')}{windows} {labels.get('severity')} "
+                      f"{labels.get('slo')}: {state} (value {float(alert['value']):.4g})")
+
+    def summary(self, traffic: Traffic) -> None:
+        self.echo(f"\n{self.elapsed()} done: {traffic.total()} requests sent, "
+                  f"{len(self.receiver.notifications())} notifications received:")
+        for n in self.receiver.notifications():
+            self.echo(f"  {n.describe()}")
+
+
+def _key(labels: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Run the onboarding service with Prometheus and Alertmanager on "
+                                            "127.0.0.1 and inject an incident.")
+    p.add_argument("--spec", type=Path, default=ROOT / "slo" / "onboarding.yaml")
+    p.add_argument("--app-port", type=int, default=8000)
+    p.add_argument("--prometheus-port", type=int, default=9090)
+    p.add_argument("--alertmanager-port", type=int, default=9093)
+    p.add_argument("--receiver-port", type=int, default=9099)
+    p.add_argument("--rate", type=float, default=20.0, help="requests per second (default 20)")
+    p.add_argument("--baseline", type=float, default=30.0, help="seconds of healthy traffic first (default 30)")
+    p.add_argument("--incident", type=float, default=90.0, help="seconds the faults last (default 90)")
+    p.add_argument("--duration", type=float, default=None,
+                   help="stop after this many seconds in all (default: run until Ctrl-C)")
+    p.add_argument("--every", type=float, default=10.0, help="seconds between status reports (default 10)")
+    p.add_argument("--evaluation-interval", default="5s", help="rule evaluation interval (default 5s)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, generated files)")
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    demo = Demo(args)
+    resources = ExitStack()
+    code = 0
+    try:
+        demo.run(resources)
+    except KeyboardInterrupt:
+        print("\nstopping everything ...", file=sys.stderr)
+    except (StackError, SpecError, OSError) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        # A second Ctrl-C must not cut the clean-up short and leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        resources.close()
+    print("stopped every process the demo started.", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
