@@ -151,7 +151,7 @@ def test_fast_timings_change_only_timings_and_amtool_accepts_the_result(onboardi
     before, after = yaml.safe_load(generated), yaml.safe_load(fast)
     assert after["receivers"] == before["receivers"] and after["inhibit_rules"] == before["inhibit_rules"]
     ticket = next(r for r in after["route"]["routes"][0]["routes"] if r["matchers"] == ['severity="ticket"'])
-    assert (ticket["group_wait"], ticket["group_interval"]) == ("3s", "2s")
+    assert (ticket["group_wait"], ticket["group_interval"]) == ("5s", "2s")
     assert after["route"]["group_wait"] == "1s"
     path = tmp_path / "alertmanager.yml"
     path.write_text(fast)

@@ -40,12 +40,12 @@ from slokit.spec.model import Service
 HOST = "127.0.0.1"
 INSTALL_HINT = "install it with scripts/install-tools.sh (Debian packages prometheus, prometheus-alertmanager)"
 
-#: Alertmanager timings for a local stack: pages flush after 1s, tickets after 3s so that a page arriving
-#: in the same evaluation inhibits them first, resolutions within 2s.
+#: Alertmanager timings for a local stack: pages flush after 1s, tickets after 5s so that a page crossing
+#: its line a few evaluations after the ticket still inhibits it first; resolutions within 2s.
 FAST_TIMINGS: Mapping[str | None, Timing] = {
     None: Timing("1s", "2s", "1h"),
     "page": Timing("1s", "2s", "1h"),
-    "ticket": Timing("3s", "2s", "1h"),
+    "ticket": Timing("5s", "2s", "1h"),
 }
 
 
