@@ -64,6 +64,7 @@ class Demo:
 
     def run(self, resources: ExitStack) -> None:
         a = self.args
+        stack.binaries()
         for port, what in ((a.app_port, "the onboarding service"), (a.prometheus_port, "Prometheus"),
                            (a.alertmanager_port, "Alertmanager"), (a.receiver_port, "the notification receiver")):
             stack.ensure_port_free(port, what)

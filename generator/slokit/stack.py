@@ -64,6 +64,13 @@ def find_binary(name: str, env_var: str) -> str:
     return candidate
 
 
+def binaries() -> tuple[str, str]:
+    """Paths of ``prometheus`` and ``prometheus-alertmanager`` (``$SLOKIT_PROMETHEUS``/``$SLOKIT_ALERTMANAGER``
+    override); StackError names the one missing."""
+    return (find_binary("prometheus", "SLOKIT_PROMETHEUS"),
+            find_binary("prometheus-alertmanager", "SLOKIT_ALERTMANAGER"))
+
+
 def free_port() -> int:
     """An ephemeral port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -444,8 +451,7 @@ class LocalStack:
         return AlertmanagerAPI(self.alertmanager_url)
 
     def start(self) -> LocalStack:
-        prometheus = find_binary("prometheus", "SLOKIT_PROMETHEUS")
-        alertmanager = find_binary("prometheus-alertmanager", "SLOKIT_ALERTMANAGER")
+        prometheus, alertmanager = binaries()
         for port, what in zip(self._ports, ("Prometheus", "Alertmanager"), strict=True):
             if port:
                 ensure_port_free(port, what)
