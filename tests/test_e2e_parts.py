@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import socket
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -176,3 +177,20 @@ def test_a_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_
     with pytest.raises(StackError, match=r"prometheus-alertmanager not found .*install-tools\.sh"):
         LocalStack(tmp_path, rule_files=[], alertmanager_config=tmp_path / "x", scrape={}).start()
     assert not list(tmp_path.iterdir())  # nothing was started or written
+
+
+def test_demo_refuses_a_port_in_use_before_starting_anything() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "examples.onboarding.demo", "--alertmanager-port", str(port),
+                               "--duration", "5"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 1
+    assert f"port {port} on 127.0.0.1 (for Alertmanager) is already in use" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_the_stack_module_imports_on_its_own() -> None:
+    proc = subprocess.run([sys.executable, "-c", "import slokit.stack"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from slokit import promql, series
+from slokit import promql
 from slokit.alertmanager.config import Timing
 from slokit.spec.model import Service
 
@@ -517,6 +517,10 @@ class SLOStatus:
 
 def slo_status(api: PrometheusAPI, service: Service) -> Iterator[SLOStatus]:
     """Every SLO's SLI, budget remaining and current burn rate, read from the recorded series."""
+    # Imported here: slokit.series imported before slokit.spec runs into an import cycle (series -> spec.units
+    # -> spec/__init__ -> grammar -> series); by now the spec package is loaded.
+    from slokit import series
+
     for slo in service.slos:
         sel = promql.selector({series.SERVICE_LABEL: service.name, series.SLO_LABEL: slo.name})
         ratio = api.value(series.error_ratio(slo.window) + sel)
