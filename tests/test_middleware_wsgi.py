@@ -236,7 +236,7 @@ def flask_app(registry: CollectorRegistry) -> Any:
     def boom() -> str:
         raise Boom("flask handler")
 
-    instrument_flask(app, registry=registry)
+    instrument_flask(app, registry=registry, metrics_path="/metrics")
     return app
 
 
@@ -257,6 +257,10 @@ def test_flask_url_rule_status_and_exceptions(registry: CollectorRegistry) -> No
     assert count(registry, UNMATCHED_ROUTE, 404) == 1
     assert count(registry, "/boom", 500) == 1
     assert total(registry) == 6
+    scrape = client.get("/metrics", buffered=True)
+    assert scrape.status_code == 200
+    assert b'http_response_status_code="429",http_route="/users/<int:user_id>"} 1.0' in scrape.data
+    assert total(registry) == 6  # the scrape is not measured
 
 
 # --- Django ---------------------------------------------------------------------------------------------
