@@ -315,6 +315,7 @@ def render(board: G.Dashboard) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
     for key in _DASHBOARD_DROP:
         data.pop(key, None)
+    data["schemaVersion"] = SCHEMA_VERSION
     data["panels"] = [_fix_panel(p) for p in data["panels"]]
     data["templating"]["list"] = [_fix_variable(v) for v in data["templating"]["list"]]
     data["links"] = [_drop_none(lk) for lk in data["links"]]
