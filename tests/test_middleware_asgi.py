@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import string
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -19,7 +23,7 @@ from starlette.routing import Mount, Route, Router
 
 from slokit.middleware import SlokitMiddleware, metrics_app
 from slokit.middleware._instruments import HttpInstruments
-from slokit.semconv import CLASSIC, OTEL, OTHER_METHOD, UNMATCHED_ROUTE
+from slokit.semconv import CLASSIC, OTEL, OTHER_METHOD, STANDARD_METHODS, UNMATCHED_ROUTE
 
 Scope = dict[str, Any]
 
@@ -470,3 +474,32 @@ def test_metrics_app_serves_the_registry(registry: CollectorRegistry) -> None:
     assert sent[0]["status"] == 200
     assert f'{OTEL.duration_count}{{http_request_method="GET",http_response_status_code="200",' in body
     assert total(registry) == 1  # the scrape itself is not counted
+
+
+METHODS = st.sampled_from(["GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS", "get", "BREW", "PROPFIND", ""])
+PATHS = st.one_of(
+    st.builds(lambda n: f"/users/{n}", st.integers(min_value=0, max_value=10**9)),
+    st.builds(lambda s: f"/orders/{s}", st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=1)),
+    st.builds(lambda s: "/" + s, st.text(alphabet=string.printable, max_size=30)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(METHODS, PATHS), min_size=1, max_size=25))
+def test_any_traffic_is_counted_once_with_bounded_labels(requests: list[tuple[str, str]]) -> None:
+    registry = CollectorRegistry()
+    client = Client(instrumented(registry, exclude_paths=()))
+    for method, path in requests:
+        with contextlib.suppress(Boom):  # "/boom" raises by design
+            client.get(path, method)
+    assert total(registry) == len(requests)
+    labels = [dict(s) for s in series(registry)]
+    assert {d[OTEL.route_label] for d in labels} <= {
+        "/users/{user_id}",
+        "/orders/{order_id}",
+        "/boom",
+        "/metrics",
+        "/healthz",
+        UNMATCHED_ROUTE,
+    }
+    assert {d[OTEL.method_label] for d in labels} <= STANDARD_METHODS | {OTHER_METHOD}
