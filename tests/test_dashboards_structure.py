@@ -61,6 +61,7 @@ slos:
 SEARCH = r"""
 service: search-frontend-query-autocomplete-api
 owner: discovery
+grafana: {folder: 'Search: "prod"'}
 selector: {job: 'se"arch', env: 'prod\ns'}
 buckets: [50ms, 100ms, 250ms, 500ms, 1s]
 slos:
@@ -417,7 +418,7 @@ def test_provisioning_has_one_provider_per_folder(services, files) -> None:
     assert doc["apiVersion"] == 1
     providers = doc["providers"]
     folders = {s.grafana_folder for s in services}
-    assert {p["folder"] for p in providers} == folders == {"SLOs", "Payments"}
+    assert {p["folder"] for p in providers} == folders == {"SLOs", "Payments", 'Search: "prod"'}
     assert all(p["type"] == "file" for p in providers)
     paths = [p["options"]["path"] for p in providers]
     names = [p["name"] for p in providers]
