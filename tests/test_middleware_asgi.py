@@ -503,3 +503,31 @@ def test_any_traffic_is_counted_once_with_bounded_labels(requests: list[tuple[st
         UNMATCHED_ROUTE,
     }
     assert {d[OTEL.method_label] for d in labels} <= STANDARD_METHODS | {OTHER_METHOD}
+
+
+def test_exemplars_carry_the_active_trace(registry: CollectorRegistry) -> None:
+    from opentelemetry import trace
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
+
+    client = Client(instrumented(registry, exemplars=True))
+    sampled = trace.SpanContext(
+        trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736,
+        span_id=0x00F067AA0BA902B7,
+        is_remote=False,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
+    with trace.use_span(trace.NonRecordingSpan(sampled)):
+        assert client.get("/users/1") == 200
+    assert client.get("/users/2") == 200  # no span: observed without an exemplar
+    text = openmetrics(registry).decode()
+    assert text.count('# {span_id="00f067aa0ba902b7",trace_id="4bf92f3577b34da6a3ce929d0e0e4736"}') == 1
+    assert count(registry, "/users/{user_id}", 200) == 2
+
+
+def test_exemplars_are_refused_in_multiprocess_mode(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client import values
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue())
+    with pytest.raises(ValueError, match="exemplars are not available in multiprocess mode"):
+        SlokitMiddleware(Router(routes=routes()), registry=CollectorRegistry(), exemplars=True)

@@ -12,7 +12,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import values as _values
@@ -52,6 +52,19 @@ class ServiceLike(Protocol):
 
     @property
     def buckets(self) -> tuple[float, ...]: ...
+
+
+class InstrumentOptions(TypedDict, total=False):
+    """What both middlewares accept besides ``exclude_paths`` (see :func:`instruments`)."""
+
+    registry: CollectorRegistry | None
+    preset: str | MetricNames
+    latency_thresholds: Iterable[float]
+    buckets: Iterable[float] | None
+    service: ServiceLike | None
+    in_flight: bool
+    multiprocess: bool | None
+    exemplars: bool
 
 
 def multiprocess_dir() -> str | None:
@@ -103,6 +116,7 @@ class HttpInstruments:
         *,
         in_flight: bool,
         multiprocess: bool,
+        exemplars: bool = False,
     ) -> None:
         self.names = names
         self.buckets = buckets
@@ -137,11 +151,16 @@ class HttpInstruments:
                 f"{names.duration} is already registered in this registry with other buckets or options; "
                 "use one middleware configuration per registry"
             ) from err
-        self._children: dict[tuple[str, str, int], Callable[[float], None]] = {}
+        self._children: dict[tuple[str, str, int], Callable[..., None]] = {}
+        self._exemplar: Callable[[], dict[str, str] | None] | None = None
+        if exemplars:
+            if multiprocess:
+                raise ValueError("exemplars are not available in multiprocess mode (prometheus-client keeps none)")
+            self._exemplar = _trace_exemplar()
         self._lock = threading.Lock()
         self._failed = False
 
-    def _child(self, method: str, route: str, status: int) -> Callable[[float], None]:
+    def _child(self, method: str, route: str, status: int) -> Callable[..., None]:
         with self._lock:
             key = (method, route, status)
             child = self._children.get(key)
@@ -154,8 +173,8 @@ class HttpInstruments:
             else:
                 inc = self._counter.labels(*values).inc
 
-                def child(seconds: float, _observe: Callable[[float], None] = observe) -> None:
-                    _observe(seconds)
+                def child(seconds: float, exemplar: dict[str, str] | None = None) -> None:
+                    observe(seconds, exemplar)
                     inc()
 
             self._children[key] = child
@@ -169,13 +188,32 @@ class HttpInstruments:
             child = self._children[(method, route, status)]
         except KeyError:
             child = self._child(method, route, status)
-        child(seconds)
+        if self._exemplar is None:
+            child(seconds)
+        else:
+            child(seconds, self._exemplar())
 
     def failed(self, where: str) -> None:
         """Log a failure inside metrics recording, once per instruments; the request goes on untouched."""
         if not self._failed:
             self._failed = True
             log.exception("slokit: recording request metrics failed in %s; further failures are silent", where)
+
+
+def _trace_exemplar() -> Callable[[], dict[str, str] | None]:
+    """The current OpenTelemetry trace as exemplar labels, when a sampled span is active."""
+    try:
+        from opentelemetry import trace
+    except ImportError as err:
+        raise ValueError("exemplars need the opentelemetry-api package") from err
+
+    def current() -> dict[str, str] | None:
+        context = trace.get_current_span().get_span_context()
+        if not context.is_valid or not context.trace_flags.sampled:
+            return None
+        return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+    return current
 
 
 _lock = threading.Lock()
@@ -209,12 +247,16 @@ def instruments(
     service: ServiceLike | None = None,
     in_flight: bool = False,
     multiprocess: bool | None = None,
+    exemplars: bool = False,
 ) -> HttpInstruments:
     """The instruments for one registry and configuration, shared by every middleware that asks for them.
 
     An app built twice in one process (tests, reloaders) gets the same series instead of a
     "Duplicated timeseries" error. Buckets always contain every latency threshold: ``service`` (a loaded
-    SLO file) brings its own, ``latency_thresholds`` adds more (seconds).
+    SLO file) brings its own, ``latency_thresholds`` adds more (seconds). ``preset``: "otel" or "classic".
+    ``in_flight``: also a gauge of requests being served. ``multiprocess``: None follows
+    ``PROMETHEUS_MULTIPROC_DIR``. ``exemplars``: attach the current OpenTelemetry trace to observations
+    (single-process only, shown in the OpenMetrics exposition).
     """
     names = PRESETS[preset] if isinstance(preset, str) else preset
     base: Iterable[float] = DEFAULT_BUCKETS if buckets is None else buckets
@@ -225,12 +267,12 @@ def instruments(
     final = buckets_with(thresholds, base)
     mp = _check_multiprocess(multiprocess)
     target = REGISTRY if registry is None else registry
-    key = (names, final, in_flight, mp)
+    key = (names, final, in_flight, mp, exemplars)
     with _lock:
         known = _by_registry.setdefault(target, {})
         found = known.get(key)
         if found is None:
-            found = HttpInstruments(names, final, target, in_flight=in_flight, multiprocess=mp)
+            found = HttpInstruments(names, final, target, in_flight=in_flight, multiprocess=mp, exemplars=exemplars)
             known[key] = found
     _current_cache[:] = [cache_counter(target, names)]
     return found
@@ -249,6 +291,7 @@ __all__ = [
     "SERVER_ERROR_STATUS",
     "UNMATCHED_ROUTE",
     "HttpInstruments",
+    "InstrumentOptions",
     "ServiceLike",
     "cache_counter",
     "current_cache_counter",

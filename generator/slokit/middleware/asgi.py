@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from typing import Any, Unpack
 
 from prometheus_client import CollectorRegistry
 
@@ -20,11 +20,11 @@ from slokit.middleware._instruments import (
     DEFAULT_EXCLUDED_PATHS,
     SERVER_ERROR_STATUS,
     HttpInstruments,
-    ServiceLike,
+    InstrumentOptions,
     instruments,
 )
 from slokit.middleware.exposition import render
-from slokit.semconv import UNMATCHED_ROUTE, MetricNames
+from slokit.semconv import UNMATCHED_ROUTE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -173,35 +173,20 @@ def _find_router(app: object) -> object | None:
 class SlokitMiddleware:
     """Records every HTTP request once: ``Starlette(middleware=[Middleware(SlokitMiddleware)])``.
 
-    Options: ``latency_thresholds`` (seconds, added to the buckets), ``buckets``, ``service`` (a loaded SLO
-    file), ``preset`` ("otel" or "classic"), ``registry``, ``exclude_paths`` (exact paths not measured),
-    ``in_flight`` (gauge of requests being served), ``multiprocess`` (None: on when
-    ``PROMETHEUS_MULTIPROC_DIR`` is set).
+    ``exclude_paths``: exact paths not measured (the scrape and health endpoints by default). The other
+    options (``latency_thresholds``, ``service``, ``preset``, ``registry``, ...) are those of
+    :func:`slokit.middleware.instruments`.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        registry: CollectorRegistry | None = None,
-        preset: str | MetricNames = "otel",
-        latency_thresholds: Iterable[float] = (),
-        buckets: Iterable[float] | None = None,
-        service: ServiceLike | None = None,
         exclude_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
-        in_flight: bool = False,
-        multiprocess: bool | None = None,
+        **options: Unpack[InstrumentOptions],
     ) -> None:
         self.app = app
-        self.instruments: HttpInstruments = instruments(
-            registry=registry,
-            preset=preset,
-            latency_thresholds=latency_thresholds,
-            buckets=buckets,
-            service=service,
-            in_flight=in_flight,
-            multiprocess=multiprocess,
-        )
+        self.instruments: HttpInstruments = instruments(**options)
         self._excluded = frozenset(exclude_paths)
         self._routes = StarletteRoutes(app)
 

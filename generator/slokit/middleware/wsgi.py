@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from prometheus_client import CollectorRegistry
 
@@ -21,11 +21,11 @@ from slokit.middleware._instruments import (
     DEFAULT_EXCLUDED_PATHS,
     SERVER_ERROR_STATUS,
     HttpInstruments,
-    ServiceLike,
+    InstrumentOptions,
     instruments,
 )
 from slokit.middleware.exposition import render
-from slokit.semconv import UNMATCHED_ROUTE, MetricNames
+from slokit.semconv import UNMATCHED_ROUTE
 
 #: The environ key a framework integration sets to the matched route template.
 ROUTE_ENVIRON_KEY = "slokit.route"
@@ -107,32 +107,18 @@ class _Response:
 class SlokitWSGIMiddleware:
     """Records every HTTP request once: ``app.wsgi_app = SlokitWSGIMiddleware(app.wsgi_app)``.
 
-    Takes the same options as the ASGI ``SlokitMiddleware``; ``exclude_paths`` match ``PATH_INFO``.
+    Takes the options of the ASGI ``SlokitMiddleware``; ``exclude_paths`` match ``PATH_INFO``.
     """
 
     def __init__(
         self,
         app: WSGIApp,
         *,
-        registry: CollectorRegistry | None = None,
-        preset: str | MetricNames = "otel",
-        latency_thresholds: Iterable[float] = (),
-        buckets: Iterable[float] | None = None,
-        service: ServiceLike | None = None,
         exclude_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
-        in_flight: bool = False,
-        multiprocess: bool | None = None,
+        **options: Unpack[InstrumentOptions],
     ) -> None:
         self.app = app
-        self.instruments: HttpInstruments = instruments(
-            registry=registry,
-            preset=preset,
-            latency_thresholds=latency_thresholds,
-            buckets=buckets,
-            service=service,
-            in_flight=in_flight,
-            multiprocess=multiprocess,
-        )
+        self.instruments: HttpInstruments = instruments(**options)
         self._excluded = frozenset(exclude_paths)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
