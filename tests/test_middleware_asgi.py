@@ -436,11 +436,13 @@ def test_buckets_come_from_a_loaded_service() -> None:
         buckets = (0.05, 0.25, 0.8)
 
     registry = CollectorRegistry()
-    client = Client(instrumented(registry, service=Service()))
+    client = Client(instrumented(registry, service=Service(), latency_thresholds=[0.42]))
     client.get("/users/1")
     text = generate_latest(registry).decode()
     labels = 'method="GET",route="/users/{user_id}",status="200"'
     assert f'http_request_duration_seconds_bucket{{le="0.8",{labels}}} 1.0' in text
+    assert 'le="0.005"' not in text  # the spec's buckets as written, not merged into the defaults
+    assert f'http_request_duration_seconds_bucket{{le="0.42",{labels}}} 1.0' in text
     assert 'http_requests_total{method="GET",route="/users/{user_id}",status="200"} 1.0' in text
 
 

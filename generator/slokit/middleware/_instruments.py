@@ -121,11 +121,16 @@ class HttpInstruments:
         self.names = names
         self.buckets = buckets
         self.multiprocess = multiprocess
+        self._exemplar: Callable[[], dict[str, str] | None] | None = None
+        if exemplars:
+            if multiprocess:
+                raise ValueError("exemplars are not available in multiprocess mode (prometheus-client keeps none)")
+            self._exemplar = _trace_exemplar()
         labels = (names.method_label, names.route_label, names.status_label)
         created: list[MetricWrapperBase] = []
         self._histogram = Histogram(
             names.duration,
-            "Duration of HTTP server requests, from the first byte received to the last body byte sent.",
+            "Duration of HTTP server requests, from reaching the middleware to the last body chunk sent.",
             labels,
             buckets=buckets,
             registry=None,
@@ -152,11 +157,6 @@ class HttpInstruments:
                 "use one middleware configuration per registry"
             ) from err
         self._children: dict[tuple[str, str, int], Callable[..., None]] = {}
-        self._exemplar: Callable[[], dict[str, str] | None] | None = None
-        if exemplars:
-            if multiprocess:
-                raise ValueError("exemplars are not available in multiprocess mode (prometheus-client keeps none)")
-            self._exemplar = _trace_exemplar()
         self._lock = threading.Lock()
         self._failed = False
 
@@ -181,7 +181,7 @@ class HttpInstruments:
             return child
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Record one finished request. Unknown methods collapse to one value, so do raw ones."""
+        """Record one finished request; methods outside the standard set collapse to one value."""
         if method not in STANDARD_METHODS:
             method = OTHER_METHOD
         try:
@@ -253,18 +253,18 @@ def instruments(
 
     An app built twice in one process (tests, reloaders) gets the same series instead of a
     "Duplicated timeseries" error. Buckets always contain every latency threshold: ``service`` (a loaded
-    SLO file) brings its own, ``latency_thresholds`` adds more (seconds). ``preset``: "otel" or "classic".
+    SLO file) brings its metric names and buckets, ``buckets`` replaces the base set, and
+    ``latency_thresholds`` (seconds) are added to whichever applies. ``preset``: "otel" or "classic".
     ``in_flight``: also a gauge of requests being served. ``multiprocess``: None follows
     ``PROMETHEUS_MULTIPROC_DIR``. ``exemplars``: attach the current OpenTelemetry trace to observations
     (single-process only, shown in the OpenMetrics exposition).
     """
     names = PRESETS[preset] if isinstance(preset, str) else preset
-    base: Iterable[float] = DEFAULT_BUCKETS if buckets is None else buckets
-    thresholds = list(latency_thresholds)
+    base: Iterable[float] = DEFAULT_BUCKETS
     if service is not None:
-        names = service.metrics
-        thresholds.extend(service.buckets)
-    final = buckets_with(thresholds, base)
+        # The loader already put every threshold of the SLO file into the service's buckets.
+        names, base = service.metrics, service.buckets
+    final = buckets_with(latency_thresholds, base if buckets is None else buckets)
     mp = _check_multiprocess(multiprocess)
     target = REGISTRY if registry is None else registry
     key = (names, final, in_flight, mp, exemplars)
