@@ -288,7 +288,7 @@ def multiprocess_variants(rounds: int, batch: int) -> Timings:
     with tempfile.TemporaryDirectory() as directory:
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory}
         out = subprocess.run(
-            [sys.executable, __file__, "--multiprocess-child", f"--rounds={rounds}", f"--batch={batch}"],
+            [sys.executable, __file__, "--multiprocess-child", f"--rounds={2 * rounds}", f"--batch={batch}"],
             env=env,
             check=True,
             capture_output=True,
@@ -372,6 +372,10 @@ def main() -> None:
     print("|---|---:|---:|")
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]} |")
+    print(
+        f"\nMultiprocess rows: a child process with PROMETHEUS_MULTIPROC_DIR set, {2 * args.rounds} rounds; "
+        "its '(same run)' rows are paired with them."
+    )
     s1, s20, s100 = added("slokit@1"), added("slokit@20"), added("slokit@100")
     print(
         "\nGoals (slokit): "
