@@ -533,3 +533,22 @@ def test_exemplars_are_refused_in_multiprocess_mode(tmp_path: Any, monkeypatch: 
     monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue())
     with pytest.raises(ValueError, match="exemplars are not available in multiprocess mode"):
         SlokitMiddleware(Router(routes=routes()), registry=CollectorRegistry(), exemplars=True)
+
+
+def test_cache_outcomes_from_a_response_header_are_counted_and_the_header_dropped(
+    registry: CollectorRegistry,
+) -> None:
+    async def lookup(request: Request) -> Response:
+        return PlainTextResponse("ok", headers={"X-Cache-Lookups": "users=hit, sessions=miss, junk, teams=maybe"})
+
+    app = SlokitMiddleware(Router(routes=[Route("/lookup", lookup)]), registry=registry, cache_header="X-Cache-Lookups")
+    sent = asyncio.run(Client(app).call("GET", "/lookup"))
+    assert all(name != b"x-cache-lookups" for name, _ in sent[0]["headers"])
+    outcomes = {
+        (s.labels[OTEL.cache_label], s.labels[OTEL.outcome_label]): s.value
+        for family in registry.collect()
+        for s in family.samples
+        if s.name == OTEL.cache_lookups_total
+    }
+    assert outcomes == {("users", "hit"): 1.0, ("sessions", "miss"): 1.0}
+    assert count(registry, "/lookup", 200) == 1

@@ -329,3 +329,22 @@ def test_django_resolver_route_and_status(registry: CollectorRegistry, django_ws
     assert status == 200
     assert b"# TYPE" in body
     assert total(registry) == 5
+
+
+def test_cache_outcomes_from_a_response_header(registry: CollectorRegistry) -> None:
+    seen: list[list[tuple[str, str]]] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain"), ("x-cache-lookups", "users=miss")])
+        return [b"ok"]
+
+    def server_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen.append(headers)
+        return lambda data: None
+
+    wrapped = SlokitWSGIMiddleware(app, registry=registry, cache_header="X-Cache-Lookups")
+    body = wrapped({"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}, server_start_response)
+    list(body)
+    assert seen == [[("Content-Type", "text/plain")]]
+    labels = {OTEL.cache_label: "users", OTEL.outcome_label: "miss"}
+    assert registry.get_sample_value(OTEL.cache_lookups_total, labels) == 1.0

@@ -21,6 +21,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, Collector
 
 from slokit.semconv import (
+    CACHE_HIT,
+    CACHE_MISS,
     DEFAULT_BUCKETS,
     OTHER_METHOD,
     PRESETS,
@@ -157,6 +159,7 @@ class HttpInstruments:
                 "use one middleware configuration per registry"
             ) from err
         self._children: dict[tuple[str, str, int], Callable[..., None]] = {}
+        self.cache_lookups = cache_counter(registry, names)
         self._lock = threading.Lock()
         self._failed = False
 
@@ -193,6 +196,16 @@ class HttpInstruments:
         else:
             child(seconds, self._exemplar())
 
+    def cache_outcomes(self, header: str) -> None:
+        """Count the lookups a response header reports: ``users=hit, sessions=miss``.
+
+        Items that are not ``<cache>=hit|miss`` are ignored rather than turned into series.
+        """
+        for item in header.split(","):
+            cache, sep, outcome = item.strip().rpartition("=")
+            if sep and cache and outcome in (CACHE_HIT, CACHE_MISS):
+                self.cache_lookups.labels(cache.strip(), outcome).inc()
+
     def failed(self, where: str) -> None:
         """Log a failure inside metrics recording, once per instruments; the request goes on untouched."""
         if not self._failed:
@@ -216,7 +229,7 @@ def _trace_exemplar() -> Callable[[], dict[str, str] | None]:
     return current
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, dict[object, HttpInstruments]] = weakref.WeakKeyDictionary()
 _caches: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 _current_cache: list[Counter] = []

@@ -173,7 +173,9 @@ def _find_router(app: object) -> object | None:
 class SlokitMiddleware:
     """Records every HTTP request once: ``Starlette(middleware=[Middleware(SlokitMiddleware)])``.
 
-    ``exclude_paths``: exact paths not measured (the scrape and health endpoints by default). The other
+    ``exclude_paths``: exact paths not measured (the scrape and health endpoints by default).
+    ``cache_header``: a response header (``X-Cache-Lookups: users=hit, sessions=miss``) the app may set to
+    report cache lookups; the middleware counts them and removes the header. The other
     options (``latency_thresholds``, ``service``, ``preset``, ``registry``, ...) are those of
     :func:`slokit.middleware.instruments`.
     """
@@ -183,12 +185,29 @@ class SlokitMiddleware:
         app: ASGIApp,
         *,
         exclude_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
+        cache_header: str | None = None,
         **options: Unpack[InstrumentOptions],
     ) -> None:
         self.app = app
         self.instruments: HttpInstruments = instruments(**options)
         self._excluded = frozenset(exclude_paths)
         self._routes = StarletteRoutes(app)
+        self._cache_header = cache_header.lower().encode("latin-1") if cache_header else None
+
+    def _take_cache_header(self, message: Message, name: bytes) -> Message:
+        """Count the cache lookups the app reported in its response header, and drop the header."""
+        try:
+            headers = message.get("headers", ())
+            kept = [(key, value) for key, value in headers if key.lower() != name]
+            if len(kept) == len(headers):
+                return message
+            for key, value in headers:
+                if key.lower() == name:
+                    self.instruments.cache_outcomes(value.decode("latin-1"))
+            return {**message, "headers": kept}
+        except Exception:
+            self.instruments.failed("the ASGI middleware's cache header")
+            return message
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         try:
@@ -207,9 +226,12 @@ class SlokitMiddleware:
         status = 0
         done = False
         send_failed = False
+        cache_header = self._cache_header
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, done, send_failed
+            if cache_header is not None and message["type"] == "http.response.start":
+                message = self._take_cache_header(message, cache_header)
             try:
                 await send(message)
             except BaseException:

@@ -56,6 +56,8 @@ class _Response:
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo = None) -> Any:
         self.status = int(status[:3])
+        if self._middleware.cache_header is not None:
+            headers = self._middleware.take_cache_header(headers)
         return self._start_response(status, headers, exc_info)
 
     def finish(self, status: int) -> None:
@@ -115,11 +117,27 @@ class SlokitWSGIMiddleware:
         app: WSGIApp,
         *,
         exclude_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
+        cache_header: str | None = None,
         **options: Unpack[InstrumentOptions],
     ) -> None:
         self.app = app
         self.instruments: HttpInstruments = instruments(**options)
         self._excluded = frozenset(exclude_paths)
+        self.cache_header = cache_header.lower() if cache_header else None
+
+    def take_cache_header(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Count the cache lookups the app reported in its response header, and drop the header."""
+        name = self.cache_header
+        try:
+            kept = [(key, value) for key, value in headers if key.lower() != name]
+            if len(kept) != len(headers):
+                for key, value in headers:
+                    if key.lower() == name:
+                        self.instruments.cache_outcomes(value)
+            return kept
+        except Exception:
+            self.instruments.failed("the WSGI middleware's cache header")
+            return headers
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") in self._excluded:
