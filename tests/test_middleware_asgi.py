@@ -552,3 +552,28 @@ def test_cache_outcomes_from_a_response_header_are_counted_and_the_header_droppe
     }
     assert outcomes == {("users", "hit"): 1.0, ("sessions", "miss"): 1.0}
     assert count(registry, "/lookup", 200) == 1
+
+
+@pytest.mark.parametrize("starlette_installed", [True, False])
+def test_other_asgi_frameworks_setting_a_route_are_labelled(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch, starlette_installed: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from slokit.middleware import asgi
+
+    if not starlette_installed:
+        monkeypatch.setattr(asgi, "_starlette_routing", lambda: None)
+    route = SimpleNamespace(path_format="/things/{thing_id}")
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["path"].startswith("/things/"):
+            scope["route"] = route
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    client = Client(SlokitMiddleware(app, registry=registry))
+    client.get("/things/1")
+    client.get("/things/2")
+    client.get("/elsewhere")
+    assert count(registry, "/things/{thing_id}", 200) == 2
+    assert count(registry, UNMATCHED_ROUTE, 200) == 1

@@ -8,9 +8,11 @@ matched twice.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from types import ModuleType
 from typing import Any, Unpack
 
 from prometheus_client import CollectorRegistry
@@ -80,7 +82,7 @@ class StarletteRoutes:
     def _learn(self, route: object, scope: Scope) -> _Template:
         router = scope.get("router") or _find_router(self._app)
         choices: list[tuple[str, str]] = []
-        if router is not None:
+        if router is not None and _starlette_routing() is not None:
             _walk(getattr(router, "routes", ()), "", "", route, choices)
         if not choices:
             choices = [("", _own_template(route))]
@@ -108,7 +110,7 @@ class StarletteRoutes:
     def _match_fallback(self, scope: Scope) -> object | None:
         """Match once when the scope the router saw was a copy (an inner middleware rebuilt it)."""
         router = _find_router(self._app)
-        if router is None:
+        if router is None or _starlette_routing() is None:
             return None
         return _match(getattr(router, "routes", ()), scope)
 
@@ -118,10 +120,19 @@ def _own_template(route: object) -> str:
     return str(template) if template else UNMATCHED_ROUTE
 
 
-def _is_router_mount(route: object) -> bool:
-    from starlette.routing import Mount
+@functools.cache
+def _starlette_routing() -> ModuleType | None:
+    """``starlette.routing`` when installed: other ASGI frameworks may set ``scope["route"]`` too."""
+    try:
+        import starlette.routing
+    except ImportError:
+        return None
+    return starlette.routing
 
-    return isinstance(route, Mount) and bool(route.routes)
+
+def _is_router_mount(route: object) -> bool:
+    routing = _starlette_routing()
+    return routing is not None and isinstance(route, routing.Mount) and bool(route.routes)
 
 
 def _walk(routes: Iterable[object], raw: str, prefix: str, target: object, out: list[tuple[str, str]]) -> None:
