@@ -42,9 +42,10 @@ def checkers() -> list[Checker]:
     """Every checker, in the order they run."""
     from slokit.alertmanager.check import check_alertmanager
     from slokit.dashboards.check import check_dashboards
+    from slokit.rules.check import check_rules
     from slokit.runbooks.check import check_runbooks
 
-    return [check_alertmanager, check_dashboards, check_runbooks]
+    return [check_rules, check_alertmanager, check_dashboards, check_runbooks]
 
 
 def run_tool(argv: Sequence[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -32,9 +32,10 @@ def emitters() -> list[Emitter]:
     """Every emitter, imported here so that a missing one fails loudly and the order is fixed."""
     from slokit.alertmanager import emit as alertmanager
     from slokit.dashboards import emit as dashboards
+    from slokit.rules.render import emit_rules
     from slokit.runbooks import emit as runbooks
 
-    return [alertmanager, dashboards, runbooks]
+    return [emit_rules, alertmanager, dashboards, runbooks]
 
 
 def generate(services: Sequence[Service], options: Options = Options()) -> Artifacts:

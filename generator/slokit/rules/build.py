@@ -1,0 +1,274 @@
+"""Rule groups of one service: recording rules, burn-rate, guardrail and absent alerts (plain data).
+
+Per SLO there are two groups:
+
+* ``<service>-<slo>`` (interval 1m): the 5m bad and total rates, the bad-event ratio of every alert
+  window, the current burn rate, then the alerts. Alerts sit in the same group as the ratios they read, so
+  they see this minute's values (rule groups run concurrently; a separate group would lag by up to one
+  interval). 1m, because the page tier's 5m short window must be read at minute resolution.
+* ``<service>-<slo>-period`` (interval 2m): the SLO-window ratio and the metadata series. The window moves
+  slowly and these rules read the most samples, so they run half as often; 2m stays well inside the 5m
+  lookback of instant queries, so dashboards never see a gap.
+
+Windows up to 1h are computed from the raw series with ``rate()`` (the page tiers need minute-exact
+arithmetic). Longer windows, including the SLO window, sum the recorded 5m rates: ``sum_over_time`` of
+bad rates over ``sum_over_time`` of total rates is the ratio of summed events (exact under uneven traffic,
+unlike an average of ratios) and reads one recorded sample per minute instead of raw high-cardinality
+series over days. A ratio is ``bad / total >= 0``: with no traffic the division is 0/0 = NaN and the
+filter drops it, so a quiet window has no ratio sample (no burn, no alert) instead of a NaN.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+from slokit import catalog, links, promql, series
+from slokit.burnrate import ALERT_WINDOWS
+from slokit.catalog import AlertDef
+from slokit.rules.sli import sli_queries
+from slokit.spec.model import SLO, HttpErrors, HttpLatency, Service
+from slokit.spec.units import Duration, format_number, format_percent
+
+Rule = dict[str, Any]
+Group = dict[str, Any]
+
+SLI_INTERVAL = Duration.parse("1m")
+PERIOD_INTERVAL = Duration.parse("2m")
+#: Windows computed from the raw series; every longer one is summed from the recorded 5m rates.
+BASE_WINDOW = Duration.parse("5m")
+RAW_WINDOWS: tuple[Duration, ...] = (BASE_WINDOW, Duration.parse("30m"), Duration.parse("1h"))
+#: Window of the current burn rate.
+BURN_RATE_WINDOW = Duration.parse("1h")
+#: Labels that tell the burn-rate tiers of one SLO apart (they share the alert name and may share severity).
+LONG_WINDOW_LABEL = "long_window"
+SHORT_WINDOW_LABEL = "short_window"
+
+
+def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
+    """Labels on every rule of ``slo``: service, slo, then the spec's labels (the SLO's win over the service's)."""
+    out = {series.SERVICE_LABEL: service.name, series.SLO_LABEL: slo.name}
+    out.update(sorted(service.labels.items()))
+    out.update(sorted(slo.labels.items()))
+    return out
+
+
+def recorded(name: str, service: Service, slo: SLO) -> str:
+    """A selector of one recorded series of ``slo``."""
+    return name + promql.selector({series.SERVICE_LABEL: service.name, series.SLO_LABEL: slo.name})
+
+
+def ratio_windows(slo: SLO) -> tuple[Duration, ...]:
+    """Windows whose bad-event ratio is recorded in the fast group: alert windows within the SLO window."""
+    return tuple(w for w in ALERT_WINDOWS if w <= slo.window)
+
+
+def is_raw_window(slo: SLO, window: Duration) -> bool:
+    """Whether the ratio over ``window`` reads the raw series (else it sums the recorded 5m rates)."""
+    return window in RAW_WINDOWS and window in ratio_windows(slo)
+
+
+def _record(name: str, expr: str, labels: Mapping[str, str]) -> Rule:
+    return {"record": name, "expr": expr, "labels": dict(labels)}
+
+
+def _summed_ratio(service: Service, slo: SLO, window: Duration) -> str:
+    bad = f"sum_over_time({recorded(series.bad_rate(BASE_WINDOW), service, slo)}[{window}])"
+    total = f"sum_over_time({recorded(series.total_rate(BASE_WINDOW), service, slo)}[{window}])"
+    return f"{bad}\n/\n{total}\n>= 0"
+
+
+def _window_ratio(service: Service, slo: SLO, window: Duration) -> str:
+    if window == BASE_WINDOW:
+        b = recorded(series.bad_rate(BASE_WINDOW), service, slo)
+        t = recorded(series.total_rate(BASE_WINDOW), service, slo)
+        return f"{b} / {t} >= 0"
+    if is_raw_window(slo, window):
+        return raw_ratio(service, slo, window)
+    return _summed_ratio(service, slo, window)
+
+
+def raw_ratio(service: Service, slo: SLO, window: Duration) -> str:
+    bad, total = sli_queries(service, slo, window)
+    return f"({bad} or vector(0))\n/\n{total}\n>= 0"
+
+
+def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]:
+    """``(fast, period)`` recording rules of one SLO."""
+    labels = slo_labels(service, slo)
+    budget = format_number(slo.error_budget)
+    bad, total = sli_queries(service, slo, BASE_WINDOW)
+    total_5m = recorded(series.total_rate(BASE_WINDOW), service, slo)
+    fast = [
+        _record(series.total_rate(BASE_WINDOW), total, labels),
+        # Zero while bad series do not exist yet (no 5xx ever), but only where there is traffic at all.
+        _record(series.bad_rate(BASE_WINDOW), f"({bad} or vector(0))\nand on ()\n{total_5m}", labels),
+    ]
+    fast += [_record(series.error_ratio(w), _window_ratio(service, slo, w), labels) for w in ratio_windows(slo)]
+    if slo.window > BURN_RATE_WINDOW:
+        burn = f"{recorded(series.error_ratio(BURN_RATE_WINDOW), service, slo)} / {budget}"
+        fast.append(_record(series.BURN_RATE, burn, labels))
+
+    period_ratio = recorded(series.error_ratio(slo.window), service, slo)
+    info = dict(labels)
+    info.update(
+        description=slo.description,
+        objective=format_percent(slo.objective),
+        window=str(slo.window),
+        sli=slo.sli.kind,
+        owner=service.owner,
+        runbook_url=links.runbook_url(service, slo),
+    )
+    period = [] if slo.window in ratio_windows(slo) else [
+        _record(series.error_ratio(slo.window), _summed_ratio(service, slo, slo.window), labels)
+    ]
+    period += [
+        _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
+        _record(series.BUDGET_REMAINING, f"1 - {period_ratio} / {budget}", labels),
+        _record(series.OBJECTIVE, f"vector({format_number(slo.objective)})", labels),
+        _record(series.ERROR_BUDGET, f"vector({budget})", labels),
+        _record(series.WINDOW_DAYS, f"vector({format_number(Fraction(slo.window.ms, 86_400_000))})", labels),
+        _record(series.INFO, "vector(1)", info),
+    ]
+    return fast, period
+
+
+# --- alerts ----------------------------------------------------------------------------------------------
+
+_TEMPLATE_DELIMS = re.compile(r"\{\{|\}\}")
+
+
+def literal(text: str) -> str:
+    """Spec text made safe inside an alert template: ``{{`` and ``}}`` are printed, not interpreted."""
+    return _TEMPLATE_DELIMS.sub(lambda m: '{{ "' + m.group(0) + '" }}', text)
+
+
+def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | None,
+           description: str, extra: Mapping[str, str] = {}) -> Rule:
+    labels = slo_labels(service, slo)
+    labels[series.SEVERITY_LABEL] = a.severity
+    labels[series.TEAM_LABEL] = service.owner
+    labels.update(extra)
+    if a.rollback:
+        labels[series.ROLLBACK_LABEL] = "true"
+    rule: Rule = {"alert": a.name, "expr": expr}
+    if for_ is not None and for_.ms > 0:
+        rule["for"] = str(for_)
+    rule["labels"] = labels
+    rule["annotations"] = {
+        "summary": literal(f"{service.name} {slo.name}: {a.title}"),
+        "description": description,
+        "runbook_url": links.runbook_url(service, slo, a.anchor),
+        "dashboard_url": links.dashboard_url(service),
+    }
+    return rule
+
+
+def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
+    assert a.tier is not None
+    t = a.tier
+    thr = format_number(t.threshold)
+    long_r = recorded(series.error_ratio(t.tier.long), service, slo)
+    short_r = recorded(series.error_ratio(t.tier.short), service, slo)
+    expr = f"{long_r} > {thr}\nand\n{short_r} > {thr}"
+    guard = ""
+    if slo.min_events > 0:
+        events = f"avg_over_time({recorded(series.total_rate(BASE_WINDOW), service, slo)}[{t.tier.long}])"
+        expr += f"\nand\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
+        guard = f" Only alerts with at least {slo.min_events} events in {t.tier.long}."
+    description = (
+        f"{{{{ $value | humanizePercentage }}}} of events were bad over the last {t.tier.long} (and over "
+        f"{t.tier.short}, above {format_percent(t.threshold)}): the error budget of "
+        f"{format_percent(slo.error_budget)} is burning at least {format_number(t.factor)}x as fast as the "
+        f"{slo.window} objective of {format_percent(slo.objective)} allows; at this rate the whole budget is "
+        f"gone within {t.exhaustion}.{guard}"
+    )
+    extra = {LONG_WINDOW_LABEL: str(t.tier.long), SHORT_WINDOW_LABEL: str(t.tier.short)}
+    return _alert(service, slo, a, expr, None, description, extra)
+
+
+def quantile_query(service: Service, slo: SLO, q: Fraction, window: Duration) -> str:
+    """``histogram_quantile`` of the request durations in the SLI's scope (its route and method, if any)."""
+    sli = slo.sli
+    if not isinstance(sli, HttpErrors | HttpLatency):
+        raise ValueError(f"{service.name}/{slo.name}: latency quantiles need an HTTP SLI, not {sli.kind}")
+    m = service.metrics
+    scope = []
+    if sli.route is not None:
+        scope.append(promql.matcher(m.route_label, sli.route))
+    if sli.method is not None:
+        scope.append(promql.matcher(m.method_label, sli.method))
+    sel = promql.selector(service.selector, scope)
+    return f"histogram_quantile({format_number(q)}, sum by (le) (rate({m.duration_bucket}{sel}[{window}])))"
+
+
+def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
+    g = a.guardrail
+    assert g is not None
+    window = g.window
+    if window in ratio_windows(slo):
+        ratio = recorded(series.error_ratio(window), service, slo)
+    else:
+        ratio = f"({raw_ratio(service, slo, window)})"
+    if g.kind == "error_ratio_above":
+        expr = f"{ratio} > {format_number(g.threshold)}"
+        now = f"the error ratio over {window} is {{{{ $value | humanizePercentage }}}}"
+    elif g.kind == "good_ratio_below":
+        expr = f"1 - {ratio} < {format_number(g.threshold)}"
+        now = f"the good ratio over {window} is {{{{ $value | humanizePercentage }}}}"
+    else:
+        assert g.quantile is not None and g.latency is not None
+        expr = f"{quantile_query(service, slo, g.quantile, window)} > {format_number(Fraction(g.latency.ms, 1000))}"
+        pnn = g.key.removesuffix("_above")
+        now = f"the {pnn} latency over {window} is {{{{ $value | humanizeDuration }}}}"
+    description = f"{now}, past the limit of {g.level_text} for {g.for_}."
+    if g.rollback:
+        description += " This is a rollback trigger: stop or roll back the rollout in progress."
+    if g.description:
+        description += " " + literal(g.description)
+    return _alert(service, slo, a, expr, g.for_, description)
+
+
+def _absent_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
+    _, total = sli_queries(service, slo, BASE_WINDOW)
+    description = (
+        f"No series of the SLI for {slo.absent_for}: the service is not scraped, its metrics were renamed or "
+        "the selector no longer matches, and none of this SLO's alerts can fire."
+    )
+    return _alert(service, slo, a, f"absent({total})", slo.absent_for, description)
+
+
+def alerting_rules(service: Service, slo: SLO) -> list[Rule]:
+    out: list[Rule] = []
+    for a in catalog.alerts_for(service, slo):
+        if a.kind == "burn_rate":
+            out.append(_burn_alert(service, slo, a))
+        elif a.kind == "guardrail":
+            out.append(_guardrail_alert(service, slo, a))
+        else:
+            out.append(_absent_alert(service, slo, a))
+    return out
+
+
+def group_names(service: Service, slo: SLO) -> tuple[str, str]:
+    return f"{service.name}-{slo.name}", f"{service.name}-{slo.name}-period"
+
+
+def service_groups(service: Service) -> list[Group]:
+    """All rule groups of a service, in spec order; the spec's ``evaluation_interval`` overrides both intervals."""
+    groups: list[Group] = []
+    fast_interval = service.evaluation_interval or SLI_INTERVAL
+    period_interval = service.evaluation_interval or PERIOD_INTERVAL
+    for slo in service.slos:
+        fast, period = recording_rules(service, slo)
+        fast_name, period_name = group_names(service, slo)
+        groups.append({"name": fast_name, "interval": str(fast_interval), "rules": fast + alerting_rules(service, slo)})
+        groups.append({"name": period_name, "interval": str(period_interval), "rules": period})
+    return groups
+
+
+def rule_count(groups: list[Group]) -> int:
+    return sum(len(g["rules"]) for g in groups)
+

@@ -1,0 +1,464 @@
+"""promtool unit tests of a service's rules, derived from the same model as the rules.
+
+Every scenario is a timeline of traffic (events per minute and the share of bad ones) turned into raw
+counters. The expected outcome is computed here by replaying the rules' arithmetic minute by minute
+(``Replay``): the same windows, the same 5m sums, the same thresholds. Assertions keep a margin of one
+evaluation either side of a predicted transition and test levels 10 % either side of a threshold, so they
+prove the behaviour without depending on float rounding. Per SLO the file proves that
+
+* a total outage after healthy traffic fires the fastest tier at the predicted minute, and not before;
+* a burn just above each tier's threshold fires that tier, one just below does not;
+* 0.5x burn for 3 days fires no tier whose factor is above 0.5 (all of them for 28d and 30d windows);
+* each guardrail fires after its ``for`` and not before;
+* the SLO-window ratio is the ratio of summed events under uneven traffic, and silence gives no NaN;
+* the minimum-traffic guard and the absent alert work, when the SLO has them.
+
+Tests read ``ALERTS`` through ``count()``, so they do not depend on the full label set of an alert.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from slokit import catalog, promql, series
+from slokit.burnrate import ActiveTier, plan
+from slokit.catalog import AlertDef
+from slokit.rules.build import (
+    BASE_WINDOW,
+    LONG_WINDOW_LABEL,
+    group_names,
+    is_raw_window,
+    ratio_windows,
+    slo_labels,
+)
+from slokit.rules.synth import BAD, GOOD, SLOW, Synthesis, synthesize
+from slokit.spec.model import SLO, Guardrail, Service
+from slokit.spec.units import Duration, format_number, format_percent
+
+#: Evaluation step of the timing tests (outage, guardrails) and of the steady-state tests, in minutes.
+FAST_STEP = 1
+STEADY_STEP = 6 * 60
+#: Events per minute in scenarios unless the min-events guard needs more.
+BASE_TRAFFIC = 1000
+STEADY_BURN = Fraction(1, 2)
+STEADY_DAYS = 3
+MARGIN = Fraction(11, 10)
+
+Test = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Phase:
+    minutes: int
+    per_minute: float
+    bad: float = 0.0
+    #: Kind of the bad events: BAD (the SLI's bad events) or SLOW (slow requests, for quantile guardrails).
+    kind: str = BAD
+
+
+def minutes(d: Duration) -> int:
+    return math.ceil(d.ms / 60_000)
+
+
+class Replay:
+    """Per-minute event counts of a timeline and the rules' arithmetic over them (Prometheus 2.x ranges)."""
+
+    def __init__(self, phases: Sequence[Phase], step: int = FAST_STEP) -> None:
+        #: Minutes between rule evaluations: recorded series have samples only on this grid.
+        self.step = step
+        self.inc: dict[str, list[float]] = {GOOD: [0.0], BAD: [0.0], SLOW: [0.0]}
+        for p in phases:
+            for _ in range(p.minutes):
+                bad = p.per_minute * p.bad
+                for kind in self.inc:
+                    self.inc[kind].append(bad if kind == p.kind else 0.0)
+                self.inc[GOOD][-1] += p.per_minute - bad
+        self.end = len(self.inc[GOOD]) - 1
+        self.cum = {k: _cumsum(v)[1:] for k, v in self.inc.items()}
+        total = [sum(x) for x in zip(*self.inc.values(), strict=True)]
+        self.total = _cumsum(total)[1:]
+        self.bad = self.cum[BAD]
+
+    def _delta(self, cum: list[float], k: int, w: int) -> float:
+        return cum[k] - cum[max(0, k - w)]
+
+    def raw_ratio(self, k: int, w: int) -> float | None:
+        tot = self._delta(self.total, k, w)
+        return None if k == 0 or tot == 0 else self._delta(self.bad, k, w) / tot
+
+    def rate5m(self, cum: list[float], j: int) -> float:
+        return self._delta(cum, j, 5) / 300
+
+    def samples(self, k: int, w: int) -> range:
+        """Evaluation times of a recorded series inside the range ``[k - w, k]`` (both ends, as in 2.x)."""
+        first = max(1, k - w)
+        return range(-(-first // self.step) * self.step, k + 1, self.step)
+
+    def summed_ratio(self, k: int, w: int) -> float | None:
+        js = self.samples(k, w)
+        tot = sum(self.rate5m(self.total, j) for j in js)
+        return None if tot == 0 else sum(self.rate5m(self.bad, j) for j in js) / tot
+
+    def events(self, k: int, w: int) -> float:
+        """avg_over_time of the recorded 5m total rate over ``w`` minutes, times the window in seconds."""
+        js = self.samples(k, w)
+        return sum(self.rate5m(self.total, j) for j in js) / len(js) * w * 60
+
+    def quantile(self, k: int, w: int, q: float, bounds: Sequence[float], bucket_of: dict[str, int]) -> float:
+        """histogram_quantile over ``rate(..._bucket[w])``, as Prometheus 2.42 computes it."""
+        counts = [0.0] * (len(bounds) + 1)
+        for kind, idx in bucket_of.items():
+            counts[idx] += self._delta(self.cum[kind], k, w)
+        cum = _cumsum(counts)[1:]
+        if k == 0 or cum[-1] == 0:
+            return math.nan
+        rank = q * cum[-1]
+        b = next(i for i, c in enumerate(cum) if c >= rank)
+        if b == len(cum) - 1:
+            return bounds[-1]
+        start, count = 0.0, cum[b]
+        if b > 0:
+            start, count, rank = bounds[b - 1], cum[b] - cum[b - 1], rank - cum[b - 1]
+        return start + (bounds[b] - start) * (rank / count)
+
+
+def _cumsum(xs: Sequence[float]) -> list[float]:
+    out, acc = [0.0], 0.0
+    for x in xs:
+        acc += x
+        out.append(acc)
+    return out
+
+
+def _num(x: float) -> str:
+    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def values(inc: Sequence[float]) -> str:
+    """promtool's expanding notation for a counter that starts at 0 and grows by ``inc[k]`` in minute k."""
+    parts, value, k = ["0"], 0.0, 1
+    while k < len(inc):
+        step, n = inc[k], 1
+        while k + n < len(inc) and inc[k + n] == step:
+            n += 1
+        first = value + step
+        parts.append(_num(first) if n == 1 else f"{_num(first)}+{_num(step)}x{n - 1}")
+        value += step * n
+        k += n
+    return " ".join(parts)
+
+
+def _series_text(labels: dict[str, str]) -> str:
+    name = labels.get("__name__", "")
+    rest = {k: v for k, v in labels.items() if k != "__name__"}
+    return name + promql.selector(rest)
+
+
+def input_series(syn: Synthesis, replay: Replay, with_buckets: bool) -> list[dict[str, str]]:
+    counters: dict[str, list[float]] = {}
+    keys: dict[str, dict[str, str]] = {}
+
+    def add(labels: dict[str, str], inc: list[float]) -> None:
+        key = _series_text(labels)
+        keys[key] = labels
+        acc = counters.setdefault(key, [0.0] * len(inc))
+        for i, x in enumerate(inc):
+            acc[i] += x
+
+    for kind, series_list in syn.series.items():
+        for labels in series_list:
+            add(labels, replay.inc[kind])
+    if with_buckets and syn.histogram is not None:
+        h = syn.histogram
+        for kind, labels in syn.bucket_series.items():
+            for i, bound in enumerate([*h.bounds, math.inf]):
+                le = "+Inf" if bound == math.inf else repr(float(bound))
+                inc = replay.inc[kind] if h.bucket_of[kind] <= i else [0.0] * len(replay.inc[kind])
+                add({**labels, "le": le}, inc)
+    return [{"series": key, "values": values(counters[key])} for key in sorted(counters)]
+
+
+# --- assertions --------------------------------------------------------------------------------------------
+
+
+def _alerts(service: Service, slo: SLO, alertname: str, **labels: str) -> str:
+    sel = {"alertname": alertname, "alertstate": "firing", series.SERVICE_LABEL: service.name,
+           series.SLO_LABEL: slo.name, **labels}
+    return f"count(ALERTS{promql.selector(sel)})"
+
+
+def _firing(expr: str, minute: int, fires: bool) -> dict[str, Any]:
+    """``count(ALERTS...)`` is 1 (fires) or has no sample (does not) at ``minute``."""
+    return {"expr": expr, "eval_time": f"{minute}m", "exp_samples": [{"labels": "{}", "value": 1}] if fires else []}
+
+
+def _value(expr: str, minute: int, value: float | None) -> dict[str, Any]:
+    samples = [] if value is None else [{"labels": "{}", "value": value}]
+    return {"expr": expr, "eval_time": f"{minute}m", "exp_samples": samples}
+
+
+class SLOTests:
+    """Scenarios and their expected outcomes for one SLO."""
+
+    def __init__(self, service: Service, slo: SLO) -> None:
+        self.service, self.slo = service, slo
+        self.active, _ = plan(slo)
+        self.alerts = catalog.alerts_for(service, slo)
+        quantile_levels = [g.latency.seconds for g in slo.alerts if g.latency is not None]
+        self.syn = synthesize(service, slo, min(quantile_levels) if quantile_levels else None)
+        self.with_buckets = bool(quantile_levels) or slo.sli.kind == "http_latency"
+        shortest = min((minutes(t.tier.long) for t in self.active), default=60)
+        self.traffic = float(max(BASE_TRAFFIC, math.ceil(2 * slo.min_events / shortest)))
+        self.sel = promql.selector({series.SERVICE_LABEL: service.name, series.SLO_LABEL: slo.name})
+
+    # replayed rule arithmetic -------------------------------------------------------------------------
+
+    def ratio(self, r: Replay, k: int, window: Duration) -> float | None:
+        w = minutes(window)
+        raw = is_raw_window(self.slo, window) or window not in ratio_windows(self.slo)
+        return r.raw_ratio(k, w) if raw else r.summed_ratio(k, w)
+
+    def tier_fires(self, r: Replay, k: int, t: ActiveTier) -> bool:
+        thr = float(format_number(t.threshold))
+        long_r, short_r = self.ratio(r, k, t.tier.long), self.ratio(r, k, t.tier.short)
+        if long_r is None or short_r is None or not (long_r > thr and short_r > thr):
+            return False
+        return self.slo.min_events == 0 or r.events(k, minutes(t.tier.long)) >= self.slo.min_events
+
+    def guard_cond(self, r: Replay, k: int, g: Guardrail) -> bool:
+        if g.kind == "quantile_above":
+            assert self.syn is not None and self.syn.histogram is not None
+            assert g.quantile is not None and g.latency is not None
+            h = self.syn.histogram
+            value = r.quantile(k, minutes(g.window), float(g.quantile), h.bounds, dict(h.bucket_of))
+            return value > g.latency.seconds
+        ratio = self.ratio(r, k, g.window)
+        if ratio is None:
+            return False
+        if g.kind == "error_ratio_above":
+            return ratio > float(format_number(g.threshold))
+        return 1 - ratio < float(format_number(g.threshold))
+
+    def guard_fires(self, r: Replay, k: int, g: Guardrail) -> bool:
+        need = math.ceil(g.for_.ms / 60_000)
+        return k >= need and all(self.guard_cond(r, j, g) for j in range(k - need, k + 1))
+
+    # building blocks ----------------------------------------------------------------------------------
+
+    def _test(self, name: str, r: Replay, checks: list[dict[str, Any]]) -> Test:
+        assert self.syn is not None
+        return {
+            "name": f"{self.slo.name}: {name}",
+            "interval": "1m",
+            "input_series": input_series(self.syn, r, self.with_buckets),
+            "promql_expr_test": checks,
+        }
+
+    def _tier_expr(self, t: ActiveTier) -> str:
+        return _alerts(self.service, self.slo, catalog.BURN_ALERT, **{LONG_WINDOW_LABEL: str(t.tier.long)})
+
+    @staticmethod
+    def _first(r: Replay, holds: Callable[[int], bool], start: int) -> int | None:
+        return next((k for k in range(start, r.end + 1, r.step) if holds(k)), None)
+
+    def _near(self, expr: str, k: int, value: float) -> dict[str, Any]:
+        """``expr`` equals ``value`` to one part in a million (promtool compares floats exactly)."""
+        if value == 0:
+            return _value(f"abs({expr}) < bool 1e-12", k, 1.0)
+        return _value(f"abs({expr} / {value!r} - 1) < bool 1e-6", k, 1.0)
+
+    # timing scenarios (evaluated every minute) ----------------------------------------------------------
+
+    def outage(self) -> Test | None:
+        """Healthy traffic fills the tier's long window (at most an hour of it), then every event fails."""
+        pages = [t for t in self.active if t.tier.severity == "page"] or self.active
+        if not pages:
+            return None
+        t = pages[0]
+        healthy = min(minutes(t.tier.long), 60) + 5
+        r = Replay([Phase(healthy, self.traffic), Phase(minutes(t.tier.long) + 10, self.traffic, 1.0)])
+        first = self._first(r, lambda k: self.tier_fires(r, k, t), healthy)
+        if first is None:
+            return None
+        r = Replay([Phase(healthy, self.traffic), Phase(first - healthy + 3, self.traffic, 1.0)])
+        expr = self._tier_expr(t)
+        before = "healthy traffic" if healthy > minutes(t.tier.long) else f"{healthy} minutes of healthy traffic"
+        name = (f"a total outage after {before} fires the {t.tier.severity} tier {t.tier.long}/{t.tier.short} "
+                f"{first - healthy} minutes in ({t.tier.long} ratio above {format_percent(t.threshold)}), "
+                "not a minute before")
+        checks = [_firing(expr, healthy - 1, False), _firing(expr, first - 1, False), _firing(expr, first + 1, True)]
+        return self._test(name, r, checks)
+
+    def guardrail(self, a: AlertDef) -> Test | None:
+        g = a.guardrail
+        assert g is not None
+        if sum(1 for x in self.alerts if x.name == a.name and x.severity == a.severity) > 1:
+            return None  # same name and severity: ALERTS cannot tell them apart
+        if g.kind == "quantile_above":
+            assert g.quantile is not None
+            assert self.syn is not None and self.syn.histogram is not None
+            h = self.syn.histogram
+            if h.bucket_of[SLOW] >= len(h.bounds):
+                return None  # the level is the top bucket bound: the quantile can never exceed it
+            tail = 1 - float(g.quantile)
+            level, kind = (tail + min(1.0, 2 * tail)) / 2, SLOW
+        else:
+            thr = float(g.threshold) if g.kind == "error_ratio_above" else 1 - float(g.threshold)
+            level, kind = (thr + min(1.0, 2 * thr)) / 2, BAD
+        healthy = minutes(g.window) + 5
+        burning = minutes(g.for_) + minutes(g.window) + 3
+        r = Replay([Phase(healthy, self.traffic), Phase(burning, self.traffic, level, kind)])
+        first = self._first(r, lambda k: self.guard_fires(r, k, g), healthy)
+        pending = self._first(r, lambda k: self.guard_cond(r, k, g), healthy)
+        if first is None or pending is None or first + 1 > r.end or self.guard_cond(r, healthy, g):
+            return None
+        expr = _alerts(self.service, self.slo, a.name, **{series.SEVERITY_LABEL: a.severity})
+        name = f"{a.name} ({a.title}) fires {g.for_} after its condition holds (minute {pending}), not before"
+        checks = [_firing(expr, pending, False), _firing(expr, first - 1, False), _firing(expr, first + 1, True)]
+        return self._test(name, r, checks)
+
+    def uneven(self) -> Test:
+        """Busy and clean, then quiet and failing, then silence: the SLO ratio weighs events, not minutes."""
+        busy, quiet = Phase(10, 6000.0, 0.001), Phase(10, 60.0, 0.5)
+        r = Replay([busy, quiet, Phase(10, 0.0)])
+        k = r.end
+        bad = busy.minutes * busy.per_minute * busy.bad + quiet.minutes * quiet.per_minute * quiet.bad
+        total = busy.minutes * busy.per_minute + quiet.minutes * quiet.per_minute
+        exact = bad / total
+        budget = float(self.slo.error_budget)
+        sel = self.sel
+        checks = [
+            self._near(f"sum({series.error_ratio(self.slo.window)}{sel})", k, exact),
+            self._near(f"sum({series.BUDGET_REMAINING}{sel})", k, 1 - exact / budget),
+            # No traffic for 10 minutes: zero events, no 5m ratio at all (not NaN), so no tier reading it fires.
+            _value(f"count({series.error_ratio(BASE_WINDOW)}{sel})", k, None),
+            _value(f"sum({series.total_rate(BASE_WINDOW)}{sel})", k, 0.0),
+        ]
+        checks += [_firing(self._tier_expr(t), k, False) for t in self.active if t.tier.short == BASE_WINDOW]
+        name = (f"uneven traffic: the {self.slo.window} ratio is summed bad over summed total "
+                f"({format_percent(exact)}; an average of ratios would say about 25%), and silence gives no 5m "
+                "ratio, no NaN and no page")
+        return self._test(name, r, checks)
+
+    def absent(self) -> Test | None:
+        if self.slo.absent_for is None:
+            return None
+        after = minutes(self.slo.absent_for)
+        expr = _alerts(self.service, self.slo, catalog.ABSENT_ALERT)
+        checks = [_firing(expr, after + 1, True)]
+        if after > 1:
+            checks.append(_firing(expr, after - 1, False))
+        return {"name": f"{self.slo.name}: no SLI series for {self.slo.absent_for} fires {catalog.ABSENT_ALERT}",
+                "interval": "1m", "input_series": [], "promql_expr_test": checks}
+
+    def metadata(self) -> Test:
+        labels = promql.selector(slo_labels(self.service, self.slo))
+        days = Fraction(self.slo.window.ms, 86_400_000)
+        checks = [
+            {"expr": f"{name}{self.sel}", "eval_time": "1m", "exp_samples": [{"labels": name + labels, "value": v}]}
+            for name, v in ((series.OBJECTIVE, float(self.slo.objective)),
+                            (series.ERROR_BUDGET, float(self.slo.error_budget)),
+                            (series.WINDOW_DAYS, float(days)))
+        ]
+        checks.append(_value(f"count({series.INFO}{self.sel})", 1, 1.0))
+        return {"name": f"{self.slo.name}: metadata series", "interval": "1m", "input_series": [],
+                "promql_expr_test": checks}
+
+    def timing(self) -> list[Test]:
+        tests: list[Test | None] = [self.metadata(), self.absent()]
+        if self.syn is not None:
+            tests += [self.uneven(), self.outage()]
+            tests += [self.guardrail(a) for a in self.alerts if a.kind == "guardrail"]
+        return [t for t in tests if t is not None]
+
+    # steady-state scenarios (evaluated every STEADY_STEP minutes) ---------------------------------------
+
+    def tier_levels(self, t: ActiveTier) -> list[Test]:
+        thr = float(t.threshold)
+        above = min(thr * float(MARGIN), (thr + 1) / 2)
+        below = thr / float(MARGIN)
+        k = _on_grid(minutes(t.tier.long) + 60)
+        out = []
+        for level, fires in ((above, True), (below, False)):
+            r = Replay([Phase(k, self.traffic, level)], STEADY_STEP)
+            if self.tier_fires(r, k, t) != fires:
+                continue
+            word = "above" if fires else "below"
+            name = (f"a steady burn just {word} the {t.tier.long}/{t.tier.short} threshold "
+                    f"({format_percent(level)} bad vs {format_percent(t.threshold)}) "
+                    f"{'fires' if fires else 'does not fire'} that tier")
+            out.append(self._test(name, r, [_firing(self._tier_expr(t), k, fires)]))
+        return out
+
+    def steady(self) -> Test | None:
+        quiet = [t for t in self.active if t.factor > STEADY_BURN]
+        if not quiet:
+            return None
+        k = STEADY_DAYS * 24 * 60
+        level = float(STEADY_BURN * self.slo.error_budget)
+        r = Replay([Phase(k, self.traffic, level)], STEADY_STEP)
+        points = list(range(6 * 60, k + 1, 6 * 60))
+        if any(self.tier_fires(r, p, t) for p in points for t in quiet):
+            return None
+        if len(quiet) == len(self.active):
+            exprs, which = [_alerts(self.service, self.slo, catalog.BURN_ALERT)], "no burn-rate tier"
+        else:
+            exprs, which = [self._tier_expr(t) for t in quiet], "no tier with a factor above 0.5"
+        checks = [_firing(e, p, False) for p in points for e in exprs]
+        return self._test(f"steady 0.5x burn for {STEADY_DAYS} days fires {which}", r, checks)
+
+    def min_events(self) -> Test | None:
+        if self.slo.min_events == 0 or not self.active:
+            return None
+        t = self.active[0]
+        w = minutes(t.tier.long)
+        k = _on_grid(w + 60)
+        r = Replay([Phase(k, self.slo.min_events / (2 * w), 1.0)], STEADY_STEP)
+        if self.tier_fires(r, k, t):
+            return None
+        name = (f"fewer than {self.slo.min_events} events in {t.tier.long}, all failing, "
+                f"do not fire the {t.tier.long}/{t.tier.short} tier")
+        return self._test(name, r, [_firing(self._tier_expr(t), k, False)])
+
+    def steady_state(self) -> list[Test]:
+        if self.syn is None:
+            return []
+        tests: list[Test | None] = [t for tier in self.active for t in self.tier_levels(tier)]
+        tests += [self.steady(), self.min_events()]
+        return [t for t in tests if t is not None]
+
+
+def _on_grid(minute: int) -> int:
+    """The first steady-state evaluation at or after ``minute``."""
+    return -(-minute // STEADY_STEP) * STEADY_STEP
+
+
+HEADER = {
+    FAST_STEP: "Timing: outages, guardrails, uneven traffic and silence, evaluated every minute.",
+    STEADY_STEP: (
+        "Steady states (tier thresholds, 0.5x burn for days, minimum traffic), evaluated every 6 hours: "
+        "under steady traffic every evaluation sees the same ratios, so this proves what per-minute "
+        "evaluation would, at a fraction of promtool's time."
+    ),
+}
+
+
+def _file(service: Service, rule_file: str, step: int, tests: list[Test]) -> dict[str, Any]:
+    order = [name for slo in service.slos for name in group_names(service, slo)]
+    return {"rule_files": [rule_file], "evaluation_interval": f"{step}m", "group_eval_order": order, "tests": tests}
+
+
+def test_file(service: Service, rule_file: str) -> dict[str, Any]:
+    """Timing tests of ``service``; ``rule_file`` is the rules file relative to the test file."""
+    return _file(service, rule_file, FAST_STEP, [t for slo in service.slos for t in SLOTests(service, slo).timing()])
+
+
+def steady_test_file(service: Service, rule_file: str) -> dict[str, Any]:
+    """Steady-state tests of ``service``, in a file of their own because promtool's step is per file."""
+    tests = [t for slo in service.slos for t in SLOTests(service, slo).steady_state()]
+    return _file(service, rule_file, STEADY_STEP, tests)
