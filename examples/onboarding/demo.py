@@ -187,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--evaluation-interval", default="5s", help="rule evaluation interval (default 5s)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, generated files)")
     args = p.parse_args(argv)
+    # Ctrl-C raises KeyboardInterrupt even when started with SIGINT ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     demo = Demo(args)
     resources = ExitStack()

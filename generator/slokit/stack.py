@@ -79,7 +79,10 @@ def free_port() -> int:
 
 
 def ensure_port_free(port: int, what: str) -> None:
+    """Fail clearly when something listens on ``port``; connections of a stopped server (TIME_WAIT) do not
+    count, as the servers themselves bind with SO_REUSEADDR."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError as exc:
