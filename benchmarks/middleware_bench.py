@@ -244,12 +244,12 @@ def multiprocess_child(rounds: int, batch: int) -> None:
 
     loop = asyncio.new_event_loop()
     thresholds = {"latency_thresholds": [0.3, 0.5, 1.0]}
-    single = starlette_app(
-        20, [(SlokitMiddleware, {"registry": CollectorRegistry(), "multiprocess": False, **thresholds})]
-    )
     mmap_class = values.ValueClass
     values.ValueClass = values.MutexValue
     try:
+        single = starlette_app(
+            20, [(SlokitMiddleware, {"registry": CollectorRegistry(), "multiprocess": False, **thresholds})]
+        )
         asgi_runner(single, loop)(50)
     finally:
         values.ValueClass = mmap_class

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -68,3 +69,22 @@ def test_multiprocess_switch_without_directory_is_a_clear_error(monkeypatch: pyt
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     with pytest.raises(RuntimeError, match="PROMETHEUS_MULTIPROC_DIR"):
         SlokitWSGIMiddleware(lambda environ, start_response: [], registry=CollectorRegistry(), multiprocess=True)
+
+
+def test_single_process_expected_but_prometheus_client_writes_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prometheus_client import values
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue())
+    with pytest.raises(RuntimeError, match="unset the variable"):
+        SlokitWSGIMiddleware(lambda environ, start_response: [], registry=CollectorRegistry(), multiprocess=False)
+
+
+def test_multiprocess_directory_set_after_prometheus_client_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    with pytest.raises(RuntimeError, match="set after prometheus_client was imported"):
+        SlokitWSGIMiddleware(lambda environ, start_response: [], registry=CollectorRegistry())

@@ -75,14 +75,25 @@ def multiprocess_dir() -> str | None:
 
 
 def _check_multiprocess(wanted: bool | None) -> bool:
+    """Whether values go to the multiprocess directory; a half-configured setup is an error, not a surprise.
+
+    prometheus-client decides when it is imported, from ``PROMETHEUS_MULTIPROC_DIR``: that variable is the
+    switch. ``wanted`` (the middleware's ``multiprocess`` option) only asserts what the service expects.
+    """
     directory = multiprocess_dir()
+    active = bool(getattr(_values.ValueClass, "_multiprocess", False))
     if wanted is None:
-        wanted = directory is not None
+        wanted = directory is not None or active
     if not wanted:
+        if active:
+            raise RuntimeError(
+                "prometheus_client runs in multiprocess mode (PROMETHEUS_MULTIPROC_DIR was set when it was "
+                "imported); unset the variable for single-process mode"
+            )
         return False
     if directory is None or not os.path.isdir(directory):
         raise RuntimeError("multiprocess mode needs PROMETHEUS_MULTIPROC_DIR set to an existing, writable directory")
-    if not getattr(_values.ValueClass, "_multiprocess", False):
+    if not active:
         raise RuntimeError(
             "PROMETHEUS_MULTIPROC_DIR was set after prometheus_client was imported; set it in the "
             "environment of the server process (for gunicorn: in its environment or `raw_env`)"
