@@ -116,16 +116,8 @@ class Live:
         return self.prom.value(f'{name}{{service="onboarding", slo="{slo}"}}')
 
 
-def _rules_emitter_registered() -> bool:
-    from slokit import pipeline
-
-    return any(e.__module__.startswith("slokit.rules") for e in pipeline.emitters())
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    if not _rules_emitter_registered():  # temporary: until the rules emitter joins the pipeline
-        pytest.skip("no rules emitter registered in the pipeline yet")
     with ExitStack() as resources:
         try:
             running = Live(tmp_path, resources)
