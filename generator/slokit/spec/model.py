@@ -85,6 +85,9 @@ WINDOW_PLACEHOLDER = "{{window}}"
 
 # --- alerts -------------------------------------------------------------------------------------------
 
+#: Range a guardrail's ratio or quantile is computed over unless the spec says otherwise.
+DEFAULT_GUARDRAIL_WINDOW = Duration(5 * 60 * 1000)
+
 GuardrailKind = Literal["error_ratio_above", "good_ratio_below", "quantile_above"]
 
 
@@ -106,7 +109,7 @@ class Guardrail:
     rollback: bool = False
     description: str | None = None
     #: Range the ratio or quantile is computed over (``rate(...[5m])``).
-    window: Duration = Duration(5 * 60 * 1000)
+    window: Duration = DEFAULT_GUARDRAIL_WINDOW
     loc: Location = field(default=NOWHERE, compare=False)
 
     @property
