@@ -88,6 +88,7 @@ CASES: dict[str, str] = {
     "routing_empty_receiver": BASE.replace("owner: team-a\n", "owner: team-a\nrouting:\n  page: {}\n"),
     "tier_never_fires": BASE.replace("99.9", "90"),
     "control_character": "service: pay\nowner: a\x01b\n",
+    "service_name_reserved": BASE.replace("service: pay", "service: slo-overview"),
     "python_tag": "service: !!python/object:os.system pay\n",
 }
 
@@ -202,6 +203,7 @@ EXPECTED: dict[str, list[str]] = {
         "spec.yaml:4:5: slos[0]: warning: burn-rate page tier 1h/5m can never fire: burn rate 14.4 x error budget 10% = 144% of events would have to fail, and at most 100 % can; it is left out",
     ],
     "control_character": ["spec.yaml:2:9: invalid YAML: character 0x0001 is not allowed (special characters are not allowed)"],
+    "service_name_reserved": ["spec.yaml:1:10: service: 'slo-overview' is reserved: slokit writes dashboards/slo-overview.json for all services together"],
     "python_tag": [
         "spec.yaml:1:10: invalid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'"
     ],

@@ -41,6 +41,16 @@ def _regex_problem(text: str) -> str | None:
     return None
 
 
+#: Service names that would collide with files slokit writes for all services together.
+RESERVED_SERVICE_NAMES = frozenset({"slo-overview"})
+
+
+def _service_name_problem(text: str) -> str | None:
+    if text in RESERVED_SERVICE_NAMES:
+        return f"{text!r} is reserved: slokit writes dashboards/slo-overview.json for all services together"
+    return None
+
+
 def _method_problem(text: str) -> str | None:
     if text not in semconv.STANDARD_METHODS:
         return f"must be an HTTP method in upper case ({', '.join(sorted(semconv.STANDARD_METHODS))})"
@@ -160,7 +170,8 @@ RECEIVER = Obj(
 SERVICE = Obj(
     description="A service and its SLOs (one per file).",
     fields={
-        "service": Field(Str("service name", pattern=NAME_PATTERN, hint=NAME_HINT), required=True),
+        "service": Field(Str("service name", pattern=NAME_PATTERN, hint=NAME_HINT, validate=_service_name_problem),
+                         required=True),
         "description": Field(Str("what the service does")),
         "owner": Field(Str("owning team; label team=<owner> on every alert", pattern=NAME_PATTERN, hint=NAME_HINT),
                        required=True),
