@@ -289,7 +289,7 @@ class SLOTests:
         expr = self._tier_expr(t)
         before = "healthy traffic" if healthy > minutes(t.tier.long) else f"{healthy} minutes of healthy traffic"
         name = (f"a total outage after {before} fires the {t.tier.severity} tier {t.tier.long}/{t.tier.short} "
-                f"{first - healthy} minutes in ({t.tier.long} ratio above {format_percent(t.threshold)}), "
+                f"{_minutes_text(first - healthy)} in ({t.tier.long} ratio above {format_percent(t.threshold)}), "
                 "not a minute before")
         checks = [_firing(expr, healthy - 1, False), _firing(expr, first - 1, False), _firing(expr, first + 1, True)]
         return self._test(name, r, checks)
@@ -431,6 +431,10 @@ class SLOTests:
         tests: list[Test | None] = [t for tier in self.active for t in self.tier_levels(tier)]
         tests += [self.steady(), self.min_events()]
         return [t for t in tests if t is not None]
+
+
+def _minutes_text(n: int) -> str:
+    return f"{n} minute" if n == 1 else f"{n} minutes"
 
 
 def _on_grid(minute: int) -> int:

@@ -1,0 +1,135 @@
+"""What the generated rules compute, evaluated by the real promtool on synthetic series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rules_helpers import counter, make_service, make_slo, needs_promtool, promtool_test
+from slokit import series
+from slokit.rules.build import service_groups
+from slokit.spec.model import HttpErrors, HttpLatency
+from slokit.spec.units import Duration
+
+pytestmark = needs_promtool
+
+COUNT = "http_server_request_duration_seconds_count"
+BUCKET = "http_server_request_duration_seconds_bucket"
+SEL = '{service="svc", slo="avail"}'
+
+
+def ok_series(status: str, segments: list[tuple[int, float]], job: str = "svc") -> dict[str, str]:
+    return {"series": f'{COUNT}{{job="{job}", http_response_status_code="{status}"}}', "values": counter(segments)}
+
+
+def alerts(**labels: str) -> str:
+    sel = ", ".join(f'{k}="{v}"' for k, v in {"alertstate": "firing", **labels}.items())
+    return f"count(ALERTS{{{sel}}})"
+
+
+def test_slo_window_ratio_is_summed_events_under_uneven_traffic(tmp_path: Path) -> None:
+    """A busy clean day and a quiet failing hour: the 30d ratio weighs events (Sloth's average would not)."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    # 6h at 6000 req/min with 0.1 % errors, then 1h at 60 req/min with 50 % errors, then 10 minutes idle.
+    good = ok_series("200", [(360, 5994.0), (60, 30.0), (10, 0.0)])
+    bad = ok_series("500", [(360, 6.0), (60, 30.0), (10, 0.0)])
+    exact = (360 * 6 + 60 * 30) / (360 * 6000 + 60 * 60)
+    averaged = (360 * 0.001 + 60 * 0.5) / 420  # what an average of 5m ratios gives: about 7.2 %
+    assert abs(exact - averaged) > 0.05
+    promtool_test(tmp_path, svc, [{
+        "interval": "1m",
+        "input_series": [good, bad],
+        "promql_expr_test": [
+            {"expr": f"abs(sum({series.error_ratio(Duration.parse('30d'))}{SEL}) / {exact!r} - 1) < bool 1e-9",
+             "eval_time": "430m", "exp_samples": [{"labels": "{}", "value": 1}]},
+            {"expr": f"abs(sum({series.BUDGET_REMAINING}{SEL}) - {1 - exact / 0.005!r}) < bool 1e-9",
+             "eval_time": "430m", "exp_samples": [{"labels": "{}", "value": 1}]},
+        ],
+    }])
+
+
+def test_zero_traffic_gives_no_nan_and_no_alert(tmp_path: Path) -> None:
+    """Series that exist but never move: rates are 0, ratios have no sample at all (0/0 is dropped)."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5.."), absent_for=Duration.parse("10m")))
+    flat = [ok_series("200", [(180, 0.0)]), ok_series("500", [(180, 0.0)])]
+    names = [series.error_ratio(Duration.parse(w)) for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")]
+    names += [series.BURN_RATE, series.PERIOD_BURN_RATE, series.BUDGET_REMAINING]
+    checks: list[dict[str, Any]] = [{"expr": f"count({n}{SEL})", "eval_time": "180m", "exp_samples": []}
+                                    for n in names]
+    checks += [
+        {"expr": f"{series.total_rate(Duration.parse('5m'))}{SEL}", "eval_time": "180m",
+         "exp_samples": [{"labels": f"{series.total_rate(Duration.parse('5m'))}{SEL}", "value": 0}]},
+        {"expr": f"{series.bad_rate(Duration.parse('5m'))}{SEL}", "eval_time": "180m",
+         "exp_samples": [{"labels": f"{series.bad_rate(Duration.parse('5m'))}{SEL}", "value": 0}]},
+        {"expr": alerts(service="svc"), "eval_time": "180m", "exp_samples": []},
+    ]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": flat, "promql_expr_test": checks}])
+
+
+def test_traffic_after_a_silent_hour_is_not_poisoned(tmp_path: Path) -> None:
+    """Silence, then traffic with 1 % errors: the long windows show 1 %, not NaN for the rest of the window."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    good = ok_series("200", [(60, 0.0), (120, 990.0)])
+    bad = ok_series("500", [(60, 0.0), (120, 10.0)])
+    checks = [{"expr": f"abs(sum({series.error_ratio(Duration.parse(w))}{SEL}) - 0.01) < bool 1e-9",
+               "eval_time": "180m", "exp_samples": [{"labels": "{}", "value": 1}]}
+              for w in ("5m", "1h", "2h", "6h", "1d", "30d")]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": [good, bad], "promql_expr_test": checks}])
+
+
+@pytest.mark.parametrize(("window", "factor", "fires_at", "quiet_at"), [
+    ("28d", 13.44, 13.8, 13.0),  # 13.8x would not page with the 30d factor of 14.4
+    ("7d", 3.36, 3.5, 3.2),
+])
+def test_burn_factors_follow_the_slo_window(tmp_path: Path, window: str, factor: float, fires_at: float,
+                                             quiet_at: float) -> None:
+    svc = make_service(make_slo("avail", "99.9", HttpErrors("5.."), window=window))
+    burn = next(r for g in service_groups(svc) for r in g["rules"] if r.get("labels", {}).get("long_window") == "1h")
+    assert f"> {factor * 0.001:.5f}".rstrip("0") in burn["expr"]
+    tests = []
+    for level, fires in ((fires_at, True), (quiet_at, False)):
+        ratio = level * 0.001
+        tests.append({
+            "interval": "1m",
+            "input_series": [ok_series("200", [(70, 1000 * (1 - ratio))]), ok_series("500", [(70, 1000 * ratio)])],
+            "promql_expr_test": [{"expr": alerts(alertname="SLOErrorBudgetBurn", long_window="1h"),
+                                  "eval_time": "70m",
+                                  "exp_samples": [{"labels": "{}", "value": 1}] if fires else []}],
+        })
+    promtool_test(tmp_path, svc, tests)
+
+
+@pytest.mark.parametrize(("threshold", "spelling"), [("300ms", "0.3"), ("300ms", "0.30"), ("1s", "1"),
+                                                     ("1s", "1.0"), ("2500ms", "2.50")])
+def test_latency_bucket_matches_any_le_spelling(tmp_path: Path, threshold: str, spelling: str) -> None:
+    svc = make_service(make_slo("avail", "95", HttpLatency(Duration.parse(threshold))))
+    labels = 'job="svc", http_route="/x", http_request_method="GET", http_response_status_code="200"'
+    inputs = [
+        {"series": f"{COUNT}{{{labels}}}", "values": counter([(30, 100.0)])},
+        {"series": f'{BUCKET}{{{labels}, le="{spelling}"}}', "values": counter([(30, 80.0)])},
+        {"series": f'{BUCKET}{{{labels}, le="+Inf"}}', "values": counter([(30, 100.0)])},
+    ]
+    checks = [{"expr": f"abs(sum({series.error_ratio(Duration.parse(w))}{SEL}) - 0.2) < bool 1e-9", "eval_time": "30m",
+               "exp_samples": [{"labels": "{}", "value": 1}]} for w in ("5m", "30m")]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": inputs, "promql_expr_test": checks}])
+
+
+def test_quotes_and_backslashes_in_spec_values_are_escaped(tmp_path: Path) -> None:
+    """Selector and route values with quotes, backslashes and braces match exactly those series."""
+    job = 'pay"ments\\prod'
+    route = '/a"b\\c/{id}'
+    svc = make_service(make_slo("avail", "99", HttpErrors("5..", route=route)), selector={"job": job})
+    esc = job.replace("\\", "\\\\").replace('"', '\\"')
+    esc_route = route.replace("\\", "\\\\").replace('"', '\\"')
+    labels = f'job="{esc}", http_route="{esc_route}"'
+    other = 'job="payments", http_route="/a"'  # would match if the quote ended the value early
+    inputs = [
+        {"series": f'{COUNT}{{{labels}, http_response_status_code="200"}}', "values": counter([(20, 90.0)])},
+        {"series": f'{COUNT}{{{labels}, http_response_status_code="503"}}', "values": counter([(20, 10.0)])},
+        {"series": f'{COUNT}{{{other}, http_response_status_code="500"}}', "values": counter([(20, 500.0)])},
+    ]
+    checks = [{"expr": f"abs(sum({series.error_ratio(Duration.parse('5m'))}{SEL}) - 0.1) < bool 1e-9",
+               "eval_time": "20m", "exp_samples": [{"labels": "{}", "value": 1}]}]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": inputs, "promql_expr_test": checks}])
