@@ -44,6 +44,7 @@ def test_block_demotes_headings_and_closes_what_it_opens() -> None:
 
 @example("- # in a list\n> ## in a quote\n1. ### numbered")
 @example("text\n===\nmore\n---")
+@example(">#")
 @given(st.text(alphabet=st.sampled_from(list("ab #|<>`*_-=\n[]()!\\&~1.")), max_size=40))
 def test_owner_text_never_adds_a_top_level_heading(text: str) -> None:
     page = "# Page\n\n## A\n\n" + mdtext.block(text) + "\n\n## B\n\n" + mdtext.inline(text) + "\n\n## C\n"

@@ -16,7 +16,7 @@ _LINE_START_MARKER = re.compile(r"^([#+\-=]|\d+(?=[.)]))")
 _BACKTICKS = re.compile(r"`+")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # An ATX heading at top level or inside list items and block quotes (``- # x``, ``> ## y``).
-_ATX = re.compile(r"^( {0,3}(?:(?:>|[-+*]|\d{1,9}[.)])(?=[ \t]|$)[ \t]*)*)(#{1,6})(?=[ \t]|$)")
+_ATX = re.compile(r"^( {0,3}(?:(?:>|(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$))[ \t]*)*)(#{1,6})(?=[ \t]|$)")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _HTML_START = re.compile(r"^( {0,3})<")
 

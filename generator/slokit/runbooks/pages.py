@@ -18,6 +18,7 @@ import jinja2
 from slokit import burnrate, links, promql
 from slokit.catalog import AlertDef, alerts_for
 from slokit.pipeline import Artifacts, Options
+from slokit.rules import build as rules
 from slokit.rules.sli import sli_queries
 from slokit.runbooks import mdtext, queries
 from slokit.series import SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL
@@ -72,9 +73,11 @@ class AlertView:
 
 def _view(service: Service, slo: SLO, a: AlertDef, do_first: str, fires: str, gone: str | None,
           checks: tuple[queries.Query, ...]) -> AlertView:
-    labels = promql.selector(
-        {"alertname": a.name, SERVICE_LABEL: service.name, SLO_LABEL: slo.name, SEVERITY_LABEL: a.severity}
-    )
+    ids = {"alertname": a.name, SERVICE_LABEL: service.name, SLO_LABEL: slo.name, SEVERITY_LABEL: a.severity}
+    if a.tier is not None:  # burn-rate tiers share name and severity; their windows tell them apart
+        ids[rules.LONG_WINDOW_LABEL] = str(a.tier.tier.long)
+        ids[rules.SHORT_WINDOW_LABEL] = str(a.tier.tier.short)
+    labels = promql.selector(ids)
     return AlertView(a, do_first, _urgency(a), fires, gone, checks, labels)
 
 
@@ -109,11 +112,10 @@ def _burn_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
 
 
 def ratio_now(service: Service, slo: SLO, window: Duration) -> str:
-    """The bad-event ratio over ``window``: the recorded series when the rules record it, else the raw SLI."""
-    if window in burnrate.ALERT_WINDOWS and window < slo.window:
+    """The bad-event ratio over ``window`` as the guardrail alert reads it: recorded when the rules record it."""
+    if window in rules.ratio_windows(slo):
         return queries.error_ratio_now(service, slo, window)
-    bad, total = sli_queries(service, slo, window)
-    return f"(\n  {bad} or vector(0)\n)\n/\n  {total}"
+    return rules.raw_ratio(service, slo, window)
 
 
 def _guardrail_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
@@ -127,7 +129,7 @@ def _guardrail_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
         fires = (f"the {pnn} latency over {w} stays above {g.level_text} for {g.for_}: more than "
                  f"{format_percent(1 - q)} of requests take longer than {g.level_text}")
         checks: tuple[queries.Query, ...] = (
-            queries.Query(f"{pnn} latency over {w} now", queries.latency_quantile(service, slo, float(q), window=w)),
+            queries.Query(f"{pnn} latency over {w} now", rules.quantile_query(service, slo, q, w)),
         )
     elif g.kind == "error_ratio_above":
         fires = f"the error ratio over {w} stays above {g.level_text} for {g.for_}"

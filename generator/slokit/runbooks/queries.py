@@ -48,8 +48,8 @@ def _sel(matchers: list[str], *more: str) -> str:
     return "{" + ", ".join([*matchers, *more]) + "}"
 
 
-def _rate_sum(by: str, metric: str, matchers: list[str], *more: str, range_: Duration | None = None) -> str:
-    return f"sum by ({by}) (rate({metric}{_sel(matchers, *more)}[{range_ or RANGE}]))"
+def _rate_sum(by: str, metric: str, matchers: list[str], *more: str) -> str:
+    return f"sum by ({by}) (rate({metric}{_sel(matchers, *more)}[{RANGE}]))"
 
 
 def _ratio(by: str, bad: tuple[str, list[str], tuple[str, ...]], total: tuple[str, list[str]]) -> str:
@@ -58,11 +58,10 @@ def _ratio(by: str, bad: tuple[str, list[str], tuple[str, ...]], total: tuple[st
     return f"sort_desc(\n  (\n    {bad_q}\n    or\n    0 * {total_q}\n  )\n  /\n  {total_q}\n)"
 
 
-def latency_quantile(service: Service, slo: SLO, quantile: float, by: str = "", window: Duration | None = None) -> str:
-    """``histogram_quantile`` of the service's request durations, restricted like the SLI."""
+def latency_quantile(service: Service, slo: SLO, quantile: float, by: str) -> str:
+    """``histogram_quantile`` per ``by`` value of the service's request durations, restricted like the SLI."""
     m = service.metrics
-    labels = "le" + (f", {by}" if by else "")
-    inner = _rate_sum(labels, m.duration_bucket, _http_matchers(service, slo), range_=window)
+    inner = _rate_sum(f"le, {by}", m.duration_bucket, _http_matchers(service, slo))
     return f"histogram_quantile({format_number(quantile)}, {inner})"
 
 
