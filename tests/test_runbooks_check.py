@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,9 @@ import yaml
 from runbooks_specs import MINIMAL, PAYMENTS
 from slokit import links, pipeline
 from slokit.catalog import alerts_for
+from slokit.rules.render import emit_rules
 from slokit.runbooks import emit
-from slokit.runbooks.check import check_runbooks
+from slokit.runbooks.check import check_runbooks, local_target
 from slokit.spec import load_or_raise
 from slokit.spec.model import Service
 from slokit.writers import write_tree
@@ -81,3 +84,30 @@ def test_generated_rule_files_link_to_existing_sections(onboarding: Service, tmp
     results = [r for r in check_runbooks(root, services) if r.target.startswith("alerts/")]
     assert len(results) == len(services)
     assert all(r.ok for r in results), [r.detail for r in results if not r.ok]
+
+
+_MATCHER = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*")')
+
+
+def test_labels_line_of_each_section_matches_exactly_its_alert_rule(onboarding: Service, tmp_path: Path) -> None:
+    """The matchers a section shows (for silences and Alertmanager searches) select its alert and no other."""
+    (tmp_path / "payments.yaml").write_text(PAYMENTS, encoding="utf-8")
+    services = [onboarding, *load_or_raise([tmp_path / "payments.yaml"])]
+    rule_files = emit_rules(services, pipeline.Options())
+    pages = emit(services, pipeline.Options())
+    for service in services:
+        doc = yaml.safe_load(rule_files[f"alerts/{service.name}.rules.yml"])
+        alert_rules = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+        for rule in alert_rules:
+            target = local_target(service, rule["annotations"]["runbook_url"])
+            assert target is not None
+            path, anchor = target
+            page = pages[path]
+            section = page[page.index(f'<a id="{anchor}"></a>'):]
+            line = next(x for x in section.splitlines() if x.startswith("- **Labels:**"))
+            matchers = {k: json.loads(v) for k, v in _MATCHER.findall(line)}
+            matching = [r for r in alert_rules
+                        if all({"alertname": r["alert"], **r["labels"]}.get(k) == v for k, v in matchers.items())]
+            # Two guardrails of one kind, severity and level differ only in `for`: no label tells them apart.
+            twins = [r for r in alert_rules if r["alert"] == rule["alert"] and r["labels"] == rule["labels"]]
+            assert matching == twins, (anchor, matchers)
