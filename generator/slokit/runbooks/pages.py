@@ -21,7 +21,7 @@ from slokit.pipeline import Artifacts, Options
 from slokit.rules import build as rules
 from slokit.rules.sli import sli_queries
 from slokit.runbooks import mdtext, queries
-from slokit.series import SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL
+from slokit.series import ROLLBACK_LABEL, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Receiver, Service
 from slokit.spec.units import Duration, format_number, format_percent
 
@@ -77,6 +77,8 @@ def _view(service: Service, slo: SLO, a: AlertDef, do_first: str, fires: str, go
     if a.tier is not None:  # burn-rate tiers share name and severity; their windows tell them apart
         ids[rules.LONG_WINDOW_LABEL] = str(a.tier.tier.long)
         ids[rules.SHORT_WINDOW_LABEL] = str(a.tier.tier.short)
+    if a.rollback:
+        ids[ROLLBACK_LABEL] = "true"
     labels = promql.selector(ids)
     return AlertView(a, do_first, _urgency(a), fires, gone, checks, labels)
 
