@@ -127,9 +127,8 @@ class Demo:
             hard = self.started + self.args.duration
             end = hard if end is None else min(end, hard)
         while end is None or time.monotonic() < end:
-            self.report(name)
             time.sleep(min(self.args.every, max(0.0, (end or float("inf")) - time.monotonic())))
-        self.report(name)
+            self.report(name)
 
     def report(self, phase: str) -> None:
         self.echo(f"\n{self.elapsed()} {phase}")
