@@ -86,7 +86,7 @@ def test_generated_rule_files_link_to_existing_sections(onboarding: Service, tmp
     assert all(r.ok for r in results), [r.detail for r in results if not r.ok]
 
 
-_MATCHER = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*")')
+_MATCHER = re.compile(r'(\w+)(!?=)("(?:[^"\\]|\\.)*")')
 
 
 def test_labels_line_of_each_section_matches_exactly_its_alert_rule(onboarding: Service, tmp_path: Path) -> None:
@@ -105,9 +105,11 @@ def test_labels_line_of_each_section_matches_exactly_its_alert_rule(onboarding: 
             page = pages[path]
             section = page[page.index(f'<a id="{anchor}"></a>'):]
             line = next(x for x in section.splitlines() if x.startswith("- **Labels:**"))
-            matchers = {k: json.loads(v) for k, v in _MATCHER.findall(line)}
+            matchers = [(k, op, json.loads(v)) for k, op, v in _MATCHER.findall(line)]
+            assert len(matchers) >= 4, line
             matching = [r for r in alert_rules
-                        if all({"alertname": r["alert"], **r["labels"]}.get(k) == v for k, v in matchers.items())]
+                        if all(({"alertname": r["alert"], **r["labels"]}.get(k, "") == v) == (op == "=")
+                               for k, op, v in matchers)]
             # Two guardrails of one kind, severity and level differ only in `for`: no label tells them apart.
             twins = [r for r in alert_rules if r["alert"] == rule["alert"] and r["labels"] == rule["labels"]]
             assert matching == twins, (anchor, matchers)

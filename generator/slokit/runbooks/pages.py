@@ -77,9 +77,12 @@ def _view(service: Service, slo: SLO, a: AlertDef, do_first: str, fires: str, go
     if a.tier is not None:  # burn-rate tiers share name and severity; their windows tell them apart
         ids[rules.LONG_WINDOW_LABEL] = str(a.tier.tier.long)
         ids[rules.SHORT_WINDOW_LABEL] = str(a.tier.tier.short)
+    extra = []
     if a.rollback:
         ids[ROLLBACK_LABEL] = "true"
-    labels = promql.selector(ids)
+    elif any(o.rollback and (o.name, o.severity) == (a.name, a.severity) for o in alerts_for(service, slo)):
+        extra.append(promql.matcher(ROLLBACK_LABEL, "true", "!="))  # its rollback twin has more labels
+    labels = promql.selector(ids, extra)
     return AlertView(a, do_first, _urgency(a), fires, gone, checks, labels)
 
 
