@@ -251,3 +251,13 @@ def test_generated_test_file_points_at_its_rule_file(onboarding: Service) -> Non
         data = yaml.safe_load(files[name])
         assert data["rule_files"] == ["onboarding.rules.yml"]
         assert data["group_eval_order"] == [g["name"] for g in service_groups(onboarding)]
+
+
+@pytest.mark.parametrize("value", ['x"y\\z', "yes", "no", "On", "", "1", "1.0", "a\n b", "a\nb\n", "é: x #y", "it's",
+                                   "a\tb", "{a}", "- x", "x:", " lead", "~", "null", 1.5e-07, 3, True, "[5m]"])
+def test_yaml_writer_round_trips(value: object) -> None:
+    """The rule-file writer quotes whatever YAML would otherwise read as something else."""
+    from slokit.rules.render import dump
+
+    data = {"groups": [{"name": value, "rules": [{"expr": value, "labels": {"k": value}}], "e": [], "d": {}}]}
+    assert yaml.safe_load(dump(data)) == data

@@ -6,11 +6,10 @@ always written (``slokit check`` and the tests run on them), the Operator or Mim
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
-
-import yaml
 
 from slokit.pipeline import Artifacts, Options
 from slokit.rules.build import Group, service_groups
@@ -21,21 +20,84 @@ FORMATS: tuple[str, ...] = ("prometheus", "prometheus-operator", "mimir")
 ALERTS_DIR = "alerts"
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style for multi-line strings (readable PromQL), keys in insertion order, no line folding."""
+_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_:./()\[\]{}<>=~!+*$|,' -]*$")
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text if "e" not in text and "n" not in text else f"{value:.20f}".rstrip("0")
+    assert isinstance(value, str), value
+    if (_PLAIN.match(value) and ": " not in value and " #" not in value and not value.endswith((" ", ":"))
+            and value.lower() not in _YAML11_WORDS and not value.startswith(("{", "[", "|", "*", "!"))):
+        return value
+    if value.isprintable():
+        return "'" + value.replace("'", "''") + "'"
+    return json.dumps(value, ensure_ascii=False)
 
 
-_Dumper.add_representer(str, _str)
+def _block(value: str, indent: str) -> str | None:
+    """A ``|-`` literal block for multi-line text (readable PromQL), when its lines allow one."""
+    lines = value.split("\n")
+    if any(not line or line != line.strip() or "\t" in line or "\r" in line for line in lines):
+        return None
+    return "|-\n" + "\n".join(indent + line for line in lines)
 
 
-def dump(data: Any, header: str = "") -> str:
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=1 << 16, allow_unicode=True)
-    return header + text
+def _emit(data: object, indent: str, out: list[str]) -> None:
+    """Block-style YAML of dicts, lists and scalars, written directly: PyYAML's emitter is the slow part."""
+    if isinstance(data, dict):
+        if not data:
+            out.append(" {}\n")
+            return
+        out.append("\n")
+        for key, value in data.items():
+            k = key if _KEY.match(key) and key.lower() not in _YAML11_WORDS else json.dumps(key)
+            out.append(f"{indent}{k}:")
+            _value(value, indent, out)
+        return
+    raise TypeError(data)
+
+
+def _value(value: object, indent: str, out: list[str]) -> None:
+    if isinstance(value, dict):
+        _emit(value, indent + "  ", out)
+    elif isinstance(value, list):
+        if not value:
+            out.append(" []\n")
+            return
+        out.append("\n")
+        for item in value:
+            if isinstance(item, dict) and item:
+                first = True
+                for key, v in item.items():
+                    k = key if _KEY.match(key) and key.lower() not in _YAML11_WORDS else json.dumps(key)
+                    out.append(f"{indent}- {k}:" if first else f"{indent}  {k}:")
+                    _value(v, indent + "  ", out)
+                    first = False
+            else:
+                out.append(f"{indent}-")
+                _value(item, indent + "  ", out)
+    elif isinstance(value, str) and "\n" in value:
+        block = _block(value, indent + "  ")
+        out.append(" " + (block if block is not None else _scalar(value)) + "\n")
+    else:
+        out.append(" " + _scalar(value) + "\n")
+
+
+def dump(data: dict[str, Any], header: str = "") -> str:
+    """YAML text of ``data`` (a mapping at the top); ``yaml.safe_load`` of it gives ``data`` back."""
+    out: list[str] = [header]
+    for key, value in data.items():
+        out.append(f"{key}:")
+        _value(value, "", out)
+    return "".join(out)
 
 
 def rules_path(service: Service) -> str:
