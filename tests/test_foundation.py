@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
+import slokit
 from slokit import burnrate, promql, semconv
 from slokit.spec.model import SLO, HttpErrors
 from slokit.spec.units import Duration, UnitError, format_percent, parse_ratio
@@ -103,3 +107,25 @@ def test_buckets_always_contain_the_thresholds() -> None:
     assert list(buckets) == sorted(set(buckets))
     with pytest.raises(ValueError):
         semconv.buckets_with([0])
+
+
+def _modules() -> list[str]:
+    root = Path(slokit.__file__).parent
+    names = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        if parts[-1] == "__main__":
+            continue
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """Each module is importable first, in a fresh interpreter: no import cycle hides behind import order."""
+    script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    failed = []
+    for module in _modules():
+        proc = subprocess.run([sys.executable, "-c", script, module], capture_output=True, text=True)
+        if proc.returncode:
+            failed.append(f"{module}: {proc.stderr.strip().splitlines()[-1]}")
+    assert not failed

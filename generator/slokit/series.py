@@ -6,7 +6,10 @@ one SLO is ``name{service="...", slo="..."}``.
 
 from __future__ import annotations
 
-from slokit.spec.units import Duration
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for annotations: importing slokit.spec from here would be circular
+    from slokit.spec.units import Duration
 
 #: Labels that identify an SLO on every recorded series and alert.
 SERVICE_LABEL = "service"
