@@ -75,7 +75,7 @@ def budget_queries(service: Service, slo: SLO) -> list[Query]:
     return [
         Query("Error budget left over the SLO window (1 = untouched, 0 = spent, below 0 = overspent)",
               f"{series.BUDGET_REMAINING}{sel}"),
-        Query("Burn rate now (1 = spending exactly the budget)", f"{series.BURN_RATE}{sel}"),
+        Query("Burn rate over the last hour (1 = spending exactly the budget)", f"{series.BURN_RATE}{sel}"),
         Query(f"Error ratio over the whole {slo.window} window (the SLO holds while this stays under "
               f"{format_percent(slo.error_budget)})", f"{series.error_ratio(slo.window)}{sel}"),
     ]
