@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slokit import promql, series
+from slokit.rules.build import BURN_RATE_WINDOW
 from slokit.runbooks.mdtext import code
 from slokit.semconv import CACHE_MISS
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, Service
@@ -75,7 +76,8 @@ def budget_queries(service: Service, slo: SLO) -> list[Query]:
     return [
         Query("Error budget left over the SLO window (1 = untouched, 0 = spent, below 0 = overspent)",
               f"{series.BUDGET_REMAINING}{sel}"),
-        Query("Burn rate over the last hour (1 = spending exactly the budget)", f"{series.BURN_RATE}{sel}"),
+        Query(f"Burn rate over the last {BURN_RATE_WINDOW} (1 = spending exactly the budget)",
+              f"{series.BURN_RATE}{sel}"),
         Query(f"Error ratio over the whole {slo.window} window (the SLO holds while this stays under "
               f"{format_percent(slo.error_budget)})", f"{series.error_ratio(slo.window)}{sel}"),
     ]
