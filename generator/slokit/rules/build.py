@@ -20,6 +20,7 @@ filter drops it, so a quiet window has no ratio sample (no burn, no alert) inste
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from fractions import Fraction
@@ -55,9 +56,21 @@ def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
     return out
 
 
+# Durations render and selectors quote on every use; generating rules for many SLOs repeats the same few.
+_text = functools.cache(Duration.__str__)
+_ratio_name = functools.cache(series.error_ratio)
+_bad_name = functools.cache(series.bad_rate)
+_total_name = functools.cache(series.total_rate)
+
+
+@functools.cache
+def _recorded(name: str, service: str, slo: str) -> str:
+    return name + promql.selector({series.SERVICE_LABEL: service, series.SLO_LABEL: slo})
+
+
 def recorded(name: str, service: Service, slo: SLO) -> str:
     """A selector of one recorded series of ``slo``."""
-    return name + promql.selector({series.SERVICE_LABEL: service.name, series.SLO_LABEL: slo.name})
+    return _recorded(name, service.name, slo.name)
 
 
 def ratio_windows(slo: SLO) -> tuple[Duration, ...]:
@@ -75,15 +88,15 @@ def _record(name: str, expr: str, labels: Mapping[str, str]) -> Rule:
 
 
 def _summed_ratio(service: Service, slo: SLO, window: Duration) -> str:
-    bad = f"sum_over_time({recorded(series.bad_rate(BASE_WINDOW), service, slo)}[{window}])"
-    total = f"sum_over_time({recorded(series.total_rate(BASE_WINDOW), service, slo)}[{window}])"
+    bad = f"sum_over_time({recorded(_bad_name(BASE_WINDOW), service, slo)}[{_text(window)}])"
+    total = f"sum_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(window)}])"
     return f"{bad}\n/\n{total}\n>= 0"
 
 
 def _window_ratio(service: Service, slo: SLO, window: Duration) -> str:
     if window == BASE_WINDOW:
-        b = recorded(series.bad_rate(BASE_WINDOW), service, slo)
-        t = recorded(series.total_rate(BASE_WINDOW), service, slo)
+        b = recorded(_bad_name(BASE_WINDOW), service, slo)
+        t = recorded(_total_name(BASE_WINDOW), service, slo)
         return f"{b} / {t} >= 0"
     if is_raw_window(slo, window):
         return raw_ratio(service, slo, window)
@@ -100,18 +113,18 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
     labels = slo_labels(service, slo)
     budget = format_number(slo.error_budget)
     bad, total = sli_queries(service, slo, BASE_WINDOW)
-    total_5m = recorded(series.total_rate(BASE_WINDOW), service, slo)
+    total_5m = recorded(_total_name(BASE_WINDOW), service, slo)
     fast = [
-        _record(series.total_rate(BASE_WINDOW), total, labels),
+        _record(_total_name(BASE_WINDOW), total, labels),
         # Zero while bad series do not exist yet (no 5xx ever), but only where there is traffic at all.
-        _record(series.bad_rate(BASE_WINDOW), f"({bad} or vector(0))\nand on ()\n{total_5m}", labels),
+        _record(_bad_name(BASE_WINDOW), f"({bad} or vector(0))\nand on ()\n{total_5m}", labels),
     ]
-    fast += [_record(series.error_ratio(w), _window_ratio(service, slo, w), labels) for w in ratio_windows(slo)]
+    fast += [_record(_ratio_name(w), _window_ratio(service, slo, w), labels) for w in ratio_windows(slo)]
     if slo.window > BURN_RATE_WINDOW:
-        burn = f"{recorded(series.error_ratio(BURN_RATE_WINDOW), service, slo)} / {budget}"
+        burn = f"{recorded(_ratio_name(BURN_RATE_WINDOW), service, slo)} / {budget}"
         fast.append(_record(series.BURN_RATE, burn, labels))
 
-    period_ratio = recorded(series.error_ratio(slo.window), service, slo)
+    period_ratio = recorded(_ratio_name(slo.window), service, slo)
     info = dict(labels)
     info.update(
         description=slo.description,
@@ -122,7 +135,7 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
         runbook_url=links.runbook_url(service, slo),
     )
     period = [] if slo.window in ratio_windows(slo) else [
-        _record(series.error_ratio(slo.window), _summed_ratio(service, slo, slo.window), labels)
+        _record(_ratio_name(slo.window), _summed_ratio(service, slo, slo.window), labels)
     ]
     period += [
         _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
@@ -170,22 +183,22 @@ def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     assert a.tier is not None
     t = a.tier
     thr = format_number(t.threshold)
-    long_r = recorded(series.error_ratio(t.tier.long), service, slo)
-    short_r = recorded(series.error_ratio(t.tier.short), service, slo)
+    long_r = recorded(_ratio_name(t.tier.long), service, slo)
+    short_r = recorded(_ratio_name(t.tier.short), service, slo)
     expr = f"{long_r} > {thr}\nand\n{short_r} > {thr}"
     guard = ""
     if slo.min_events > 0:
-        events = f"avg_over_time({recorded(series.total_rate(BASE_WINDOW), service, slo)}[{t.tier.long}])"
+        events = f"avg_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(t.tier.long)}])"
         expr += f"\nand\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
-        guard = f" Only alerts with at least {slo.min_events} events in {t.tier.long}."
+        guard = f" Only alerts with at least {slo.min_events} events in {_text(t.tier.long)}."
     description = (
-        f"{{{{ $value | humanizePercentage }}}} of events were bad over the last {t.tier.long} (and over "
-        f"{t.tier.short}, above {format_percent(t.threshold)}): the error budget of "
+        f"{{{{ $value | humanizePercentage }}}} of events were bad over the last {_text(t.tier.long)} (and over "
+        f"{_text(t.tier.short)}, above {format_percent(t.threshold)}): the error budget of "
         f"{format_percent(slo.error_budget)} is burning at least {format_number(t.factor)}x as fast as the "
-        f"{slo.window} objective of {format_percent(slo.objective)} allows; at this rate the whole budget is "
+        f"{_text(slo.window)} objective of {format_percent(slo.objective)} allows; at this rate the whole budget is "
         f"gone within {t.exhaustion}.{guard}"
     )
-    extra = {LONG_WINDOW_LABEL: str(t.tier.long), SHORT_WINDOW_LABEL: str(t.tier.short)}
+    extra = {LONG_WINDOW_LABEL: _text(t.tier.long), SHORT_WINDOW_LABEL: _text(t.tier.short)}
     return _alert(service, slo, a, expr, None, description, extra)
 
 
@@ -201,7 +214,7 @@ def quantile_query(service: Service, slo: SLO, q: Fraction, window: Duration) ->
     if sli.method is not None:
         scope.append(promql.matcher(m.method_label, sli.method))
     sel = promql.selector(service.selector, scope)
-    return f"histogram_quantile({format_number(q)}, sum by (le) (rate({m.duration_bucket}{sel}[{window}])))"
+    return f"histogram_quantile({format_number(q)}, sum by (le) (rate({m.duration_bucket}{sel}[{_text(window)}])))"
 
 
 def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
@@ -209,21 +222,21 @@ def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     assert g is not None
     window = g.window
     if window in ratio_windows(slo):
-        ratio = recorded(series.error_ratio(window), service, slo)
+        ratio = recorded(_ratio_name(window), service, slo)
     else:
         ratio = f"({raw_ratio(service, slo, window)})"
     if g.kind == "error_ratio_above":
         expr = f"{ratio} > {format_number(g.threshold)}"
-        now = f"the error ratio over {window} is {{{{ $value | humanizePercentage }}}}"
+        now = f"the error ratio over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
     elif g.kind == "good_ratio_below":
         expr = f"1 - {ratio} < {format_number(g.threshold)}"
-        now = f"the good ratio over {window} is {{{{ $value | humanizePercentage }}}}"
+        now = f"the good ratio over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
     else:
         assert g.quantile is not None and g.latency is not None
         expr = f"{quantile_query(service, slo, g.quantile, window)} > {format_number(Fraction(g.latency.ms, 1000))}"
         pnn = g.key.removesuffix("_above")
-        now = f"the {pnn} latency over {window} is {{{{ $value | humanizeDuration }}}}"
-    description = f"{now}, past the limit of {g.level_text} for {g.for_}."
+        now = f"the {pnn} latency over {_text(window)} is {{{{ $value | humanizeDuration }}}}"
+    description = f"{now}, past the limit of {g.level_text} for {_text(g.for_)}."
     if g.rollback:
         description += " This is a rollback trigger: stop or roll back the rollout in progress."
     if g.description:
@@ -234,7 +247,7 @@ def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
 def _absent_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     _, total = sli_queries(service, slo, BASE_WINDOW)
     description = (
-        f"No series of the SLI for {slo.absent_for}: the service is not scraped, its metrics were renamed or "
+        f"No series of the SLI for {_text(slo.absent_for)}: the service is not scraped, its metrics were renamed or "
         "the selector no longer matches, and none of this SLO's alerts can fire."
     )
     return _alert(service, slo, a, f"absent({total})", slo.absent_for, description)
