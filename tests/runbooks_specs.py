@@ -70,3 +70,25 @@ slos:
       - {good_ratio_below: 50%, for: 15m, severity: page}
       - {good_ratio_below: 50%, for: 30m, severity: page}
 """
+
+#: A 1d window (the 3d tier is left out), a guardrail below the budget rate read over the whole window, a
+#: generic ratio SLI with a backtick, a latency rollback trigger with its own window.
+EDGE = r"""
+service: edge2
+owner: t
+slos:
+  - name: short
+    objective: 99.99
+    window: 1d
+    sli: {http_errors: {status: "5.."}}
+    alerts:
+      - {error_ratio_above: 0.001%, for: 0s, severity: ticket, window: 1d, description: "# hi\n| there <x>"}
+  - name: r
+    objective: 99.9
+    sli: {ratio: {bad: 'rate(x_total{a=`q`}[{{window}}])', total: 'sum(rate(y_total[{{window}}])) by (z)'}}
+  - name: lat
+    objective: 50
+    window: 1d
+    sli: {http_latency: {threshold: 1s}}
+    alerts: [{p99_above: 1s, for: 5m, severity: page, rollback: true, window: 1h}]
+"""

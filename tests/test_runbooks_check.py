@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbooks_specs import MINIMAL, PAYMENTS
+from runbooks_specs import EDGE, MINIMAL, PAYMENTS
 from slokit import links, pipeline
 from slokit.catalog import alerts_for
 from slokit.rules.render import emit_rules
@@ -72,7 +72,7 @@ def test_generated_rule_files_link_to_existing_sections(onboarding: Service, tmp
     """End to end: the runbook_url annotations the rules emitter writes land on the generated sections."""
 
     specs = []
-    for name, text in (("payments.yaml", PAYMENTS), ("minimal.yaml", MINIMAL)):
+    for name, text in (("payments.yaml", PAYMENTS), ("minimal.yaml", MINIMAL), ("edge.yaml", EDGE)):
         (tmp_path / name).write_text(text, encoding="utf-8")
         specs.append(tmp_path / name)
     services = [onboarding, *load_or_raise(specs)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from runbooks_specs import MINIMAL, PAYMENTS
+from runbooks_specs import EDGE, MINIMAL, PAYMENTS
 from slokit import links
 from slokit.catalog import alerts_for
 from slokit.pipeline import Options, generate
@@ -29,7 +29,8 @@ def load(tmp_path: Path, text: str, name: str) -> tuple[Service, ...]:
 
 @pytest.fixture
 def services(onboarding: Service, tmp_path: Path) -> tuple[Service, ...]:
-    return (onboarding, *load(tmp_path, PAYMENTS, "payments.yaml"), *load(tmp_path, MINIMAL, "minimal.yaml"))
+    return (onboarding, *load(tmp_path, PAYMENTS, "payments.yaml"), *load(tmp_path, MINIMAL, "minimal.yaml"),
+            *load(tmp_path, EDGE, "edge.yaml"))
 
 
 def anchors(page: str) -> list[str]:
@@ -65,8 +66,9 @@ def test_every_alert_url_resolves_to_a_file_and_its_anchor(services: tuple[Servi
                 assert anchor in anchors(files[path]), f"{path} has no anchor {anchor}"
                 checked += 1
     # onboarding 6 + 6 + 4 + 3 (tiers that cannot fire at 90 % and 80 % are left out), payments-api
-    # 11 + 5 + 1 (burn_rate: false on ledger), search_1 4 tiers + 2 guardrails of the same level.
-    assert checked == 19 + 17 + 6
+    # 11 + 5 + 1 (burn_rate: false on ledger), search_1 4 tiers + 2 guardrails of the same level, edge2
+    # 3 + 1, 4, 3 + 1 (the 3d tier does not fit a 1d window).
+    assert checked == 19 + 17 + 6 + 12
 
 
 def test_anchors_are_unique_and_each_alert_has_its_own_section(services: tuple[Service, ...]) -> None:

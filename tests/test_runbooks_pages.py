@@ -14,7 +14,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from runbooks_specs import MINIMAL, PAYMENTS
+from runbooks_specs import EDGE, MINIMAL, PAYMENTS
 from slokit import burnrate
 from slokit.catalog import alerts_for
 from slokit.pipeline import Options
@@ -129,6 +129,17 @@ def test_minimum_traffic_guard_is_explained(tmp_path: Path) -> None:
         assert ("at least 500 events in" in section) == (alert.kind == "burn_rate")
 
 
+def test_guardrail_below_the_budget_rate_and_without_for(tmp_path: Path) -> None:
+    edge = load(tmp_path, EDGE, "edge.yaml")
+    text = page(edge, "short")
+    section = alert_section(text, "sloerrorratiohigh-ticket-0-001")
+    assert "the error ratio over 1d is above 0.001% at a single evaluation" in section
+    assert "Budget gone in** more than the 1d window (below the budget rate)" in section
+    assert "\\# hi \\| there \\<x\\>" in section  # the guardrail's description, kept on its line
+    assert "slo:sli_error:ratio_rate1d" in section
+    assert "3d/6h: its long window is longer than the SLO window 1d" in sections(text)["Alerts and urgency"]
+
+
 def test_dropped_tiers_and_disabled_burn_rate_are_explained(onboarding: Service, payments: Service) -> None:
     conflicts = page(onboarding, "conflicts")
     assert "can never fire" in sections(conflicts)["Alerts and urgency"]
@@ -229,8 +240,9 @@ def promql_blocks(text: str) -> list[str]:
 
 @needs_promtool
 def test_every_query_on_every_page_parses(onboarding: Service, payments: Service, tmp_path: Path) -> None:
-    minimal = load(tmp_path, MINIMAL, "minimal.yaml")
-    exprs = sorted({q for t in emit([onboarding, payments, minimal], Options()).values() for q in promql_blocks(t)})
+    minimal, edge = load(tmp_path, MINIMAL, "minimal.yaml"), load(tmp_path, EDGE, "edge.yaml")
+    pages = emit([onboarding, payments, minimal, edge], Options()).values()
+    exprs = sorted({q for t in pages for q in promql_blocks(t)})
     assert len(exprs) > 40
     rules = {"groups": [{"name": "runbook-queries",
                          "rules": [{"record": f"runbook_query_{i}", "expr": e} for i, e in enumerate(exprs)]}]}

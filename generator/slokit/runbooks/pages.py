@@ -123,26 +123,32 @@ def ratio_now(service: Service, slo: SLO, window: Duration) -> str:
     return rules.raw_ratio(service, slo, window)
 
 
+def _gone_text(slo: SLO, bad_ratio: Fraction) -> str:
+    gone = exhaustion_at(slo, bad_ratio)
+    return span(gone) if gone is not None else f"more than the {slo.window} window (below the budget rate)"
+
+
 def _guardrail_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
     g = a.guardrail
     assert g is not None
     w = g.window
-    gone: Duration | None = None
+    held = f"for {g.for_}" if g.for_.ms else "at a single evaluation"
+    gone: str | None = None
     if g.kind == "quantile_above":
         q = g.quantile if g.quantile is not None else Fraction(0)
         pnn = g.key.removesuffix("_above")
-        fires = (f"the {pnn} latency over {w} stays above {g.level_text} for {g.for_}: more than "
+        fires = (f"the {pnn} latency over {w} stays above {g.level_text} {held}: more than "
                  f"{format_percent(1 - q)} of requests take longer than {g.level_text}")
         checks: tuple[queries.Query, ...] = (
             queries.Query(f"{pnn} latency over {w} now", rules.quantile_query(service, slo, q, w)),
         )
     elif g.kind == "error_ratio_above":
-        fires = f"the error ratio over {w} stays above {g.level_text} for {g.for_}"
-        gone = exhaustion_at(slo, g.threshold)
+        fires = f"the error ratio over {w} is above {g.level_text} {held}"
+        gone = _gone_text(slo, g.threshold)
         checks = (queries.Query(f"Error ratio over {w} now", ratio_now(service, slo, w)),)
     else:
-        fires = f"the good ratio over {w} stays below {g.level_text} for {g.for_}"
-        gone = exhaustion_at(slo, 1 - g.threshold)
+        fires = f"the good ratio over {w} is below {g.level_text} {held}"
+        gone = _gone_text(slo, 1 - g.threshold)
         checks = (queries.Query(f"Good ratio over {w} now", f"1 - (\n{ratio_now(service, slo, w)}\n)"),)
     if g.description:
         fires += f". {mdtext.inline(g.description)}"
@@ -155,8 +161,7 @@ def _guardrail_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
     else:
         do_first = ("During working hours, find the cause with the diagnosis queries and fix it before it "
                     "becomes a page.")
-    gone_text = span(gone) if gone is not None else None
-    return _view(service, slo, a, do_first, fires, gone_text, checks)
+    return _view(service, slo, a, do_first, fires, gone, checks)
 
 
 def _absent_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
