@@ -171,7 +171,7 @@ def test_outage_test_predicts_the_workbook_minute(onboarding: Service) -> None:
 
 def test_every_rule_carries_service_slo_and_spec_labels(varied: Service) -> None:
     for slo in varied.slos:
-        groups = [g for g in service_groups(varied) if g["name"].startswith(f"payments-{slo.name}")]
+        groups = [g for g in service_groups(varied) if g["name"].startswith(f"payments/{slo.name}")]
         assert [g["interval"] for g in groups] == ["1m", "2m"]
         for rule in (r for g in groups for r in g["rules"]):
             labels = rule["labels"]

@@ -2,11 +2,11 @@
 
 Per SLO there are two groups:
 
-* ``<service>-<slo>`` (interval 1m): the 5m bad and total rates, the bad-event ratio of every alert
+* ``<service>/<slo>`` (interval 1m): the 5m bad and total rates, the bad-event ratio of every alert
   window, the current burn rate, then the alerts. Alerts sit in the same group as the ratios they read, so
   they see this minute's values (rule groups run concurrently; a separate group would lag by up to one
   interval). 1m, because the page tier's 5m short window must be read at minute resolution.
-* ``<service>-<slo>-period`` (interval 2m): the SLO-window ratio and the metadata series. The window moves
+* ``<service>/<slo>:period`` (interval 2m): the SLO-window ratio and the metadata series. The window moves
   slowly and these rules read the most samples, so they run half as often; 2m stays well inside the 5m
   lookback of instant queries, so dashboards never see a gap.
 
@@ -266,7 +266,8 @@ def alerting_rules(service: Service, slo: SLO) -> list[Rule]:
 
 
 def group_names(service: Service, slo: SLO) -> tuple[str, str]:
-    return f"{service.name}-{slo.name}", f"{service.name}-{slo.name}-period"
+    """``<service>/<slo>`` and ``<service>/<slo>:period``: spec names hold no ``/`` or ``:``, so none collide."""
+    return f"{service.name}/{slo.name}", f"{service.name}/{slo.name}:period"
 
 
 def service_groups(service: Service) -> list[Group]:
