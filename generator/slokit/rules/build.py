@@ -236,7 +236,7 @@ def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
         expr = f"{quantile_query(service, slo, g.quantile, window)} > {format_number(Fraction(g.latency.ms, 1000))}"
         pnn = g.key.removesuffix("_above")
         now = f"the {pnn} latency over {_text(window)} is {{{{ $value | humanizeDuration }}}}"
-    description = f"{now}, past the limit of {g.level_text} for {_text(g.for_)}."
+    description = f"{now[0].upper()}{now[1:]}, past the limit of {g.level_text} for {_text(g.for_)}."
     if g.rollback:
         description += " This is a rollback trigger: stop or roll back the rollout in progress."
     if g.description:
