@@ -7,12 +7,12 @@ Alertmanager route tests; this catalogue is the single place that decides them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from slokit import burnrate
 from slokit.links import slug
 from slokit.spec.model import SLO, Guardrail, Service, Severity
-from slokit.spec.units import format_number
 
 BURN_ALERT = "SLOErrorBudgetBurn"
 ABSENT_ALERT = "SLOMetricsAbsent"
@@ -38,6 +38,11 @@ class AlertDef:
     @property
     def rollback(self) -> bool:
         return self.guardrail is not None and self.guardrail.rollback
+
+
+def _factor_text(factor: Fraction) -> str:
+    """14.4, 13.44, 0.93: two decimals at most, for titles people read (rules keep the exact factor)."""
+    return f"{float(factor):.2f}".rstrip("0").rstrip(".")
 
 
 def guardrail_name(g: Guardrail) -> str:
@@ -68,7 +73,7 @@ def alerts_for(service: Service, slo: SLO) -> tuple[AlertDef, ...]:
                 severity=t.tier.severity,
                 kind="burn_rate",
                 anchor=slug(f"{BURN_ALERT}-{t.tier.severity}-{window}"),
-                title=f"error budget burning {format_number(t.factor)}x over {t.tier.long} and {t.tier.short}",
+                title=f"error budget burning {_factor_text(t.factor)}x over {t.tier.long} and {t.tier.short}",
                 tier=t,
             )
         )
