@@ -31,6 +31,7 @@ from slokit.rules.build import (
     BASE_WINDOW,
     LONG_WINDOW_LABEL,
     group_names,
+    guardrail_labels,
     is_raw_window,
     ratio_windows,
     slo_labels,
@@ -318,8 +319,9 @@ class SLOTests:
     def guardrail(self, a: AlertDef) -> Test | None:
         g = a.guardrail
         assert g is not None
-        if sum(1 for x in self.alerts if x.name == a.name and x.severity == a.severity) > 1:
-            return None  # same name and severity: ALERTS cannot tell them apart
+        labels = {series.SEVERITY_LABEL: a.severity, **guardrail_labels(self.alerts).get(a.anchor, {})}
+        if a.rollback:
+            labels[series.ROLLBACK_LABEL] = "true"
         if g.kind == "quantile_above":
             assert g.quantile is not None
             assert self.syn is not None and self.syn.histogram is not None
@@ -338,7 +340,10 @@ class SLOTests:
         pending = self._first(r, lambda k: self.guard_cond(r, k, g), healthy)
         if first is None or pending is None or first + 1 > r.end or self.guard_cond(r, healthy, g):
             return None
-        expr = _alerts(self.service, self.slo, a.name, **{series.SEVERITY_LABEL: a.severity})
+        others = [x for x in self.alerts if x.name == a.name and x.severity == a.severity and x is not a]
+        if not a.rollback and others:
+            labels[series.ROLLBACK_LABEL] = ""  # the rollback twin is another alert
+        expr = _alerts(self.service, self.slo, a.name, **labels)
         name = f"{a.name} ({a.title}) fires {g.for_} after its condition holds (minute {pending}), not before"
         checks = [_firing(expr, first - 1, False), _firing(expr, first + 1, True)]
         if pending < first - 1:
