@@ -235,7 +235,10 @@ def synthesize(service: Service, slo: SLO, slow_above: float | None = None) -> S
     """Series that the SLO's rules read, or None when the SLI's queries are not in a shape this understands."""
     sli = slo.sli
     if isinstance(sli, HttpErrors | HttpLatency):
-        return http(service, slo, slow_above)
+        try:
+            return http(service, slo, slow_above)
+        except ValueError:  # a status regex none of the likely codes match (or all of them do)
+            return None
     if isinstance(sli, CacheMisses):
         return cache(service, slo)
     return ratio(slo)
