@@ -81,3 +81,12 @@ def test_good_query_without_any_good_series_counts_everything_bad(tmp_path: Path
     checks = [{"expr": f"sum({series.error_ratio(d(w))}{sel})", "eval_time": "20m",
                "exp_samples": [{"labels": "{}", "value": 1}]} for w in ("5m", "30m", "2h")]
     promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": inputs, "promql_expr_test": checks}])
+
+
+def test_unsynthesisable_status_regex_falls_back() -> None:
+    from slokit.rules.synth import synthesize
+
+    slo = make_slo("a", "99", HttpErrors(".*"))  # matches every status: there is no good request to make up
+    assert synthesize(make_service(slo), slo) is None
+    slo = make_slo("a", "99", HttpErrors("5.."))
+    assert synthesize(make_service(slo), slo) is not None

@@ -1,0 +1,50 @@
+"""Rules and promtool tests are generated for any valid SLO, not only the example's."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rules_helpers import d, make_service
+from slokit import catalog
+from slokit.pipeline import Options
+from slokit.rules.render import emit_rules
+from slokit.spec.model import SLO, CacheMisses, Guardrail, HttpErrors, HttpLatency, RatioQueries
+
+SLIS = st.sampled_from([
+    HttpErrors("5.."), HttpErrors("409", route="/r/{id}", method="PATCH"), HttpLatency(d("250ms")),
+    CacheMisses("c"), RatioQueries(total="sum(rate(t_total[{{window}}]))", bad="sum(rate(f_total[{{window}}]))"),
+    RatioQueries(total='sum(rate(r_total{job="x"}[{{window}}]))',
+                 good='sum(rate(r_total{job="x",code="200"}[{{window}}]))'),
+])
+OBJECTIVES = st.sampled_from(["50", "80", "90", "95", "99", "99.5", "99.9", "99.99"])
+WINDOWS = st.sampled_from(["1d", "7d", "28d", "30d", "90d"])
+GUARDS = st.lists(st.builds(
+    lambda kind, level, for_, sev, rb: Guardrail(kind, kind, d(for_), sev, threshold=Fraction(level, 100), rollback=rb),
+    st.sampled_from(["error_ratio_above", "good_ratio_below"]), st.integers(1, 99), st.sampled_from(["0s", "5m", "1h"]),
+    st.sampled_from(["page", "ticket"]), st.booleans()), max_size=3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sli=SLIS, objective=OBJECTIVES, window=WINDOWS, guards=GUARDS, burn=st.booleans(),
+       min_events=st.sampled_from([0, 10, 5000]), absent=st.booleans())
+def test_any_slo_gets_rules_and_tests(sli: object, objective: str, window: str, guards: list[Guardrail], burn: bool,
+                                      min_events: int, absent: bool) -> None:
+    slo = SLO(name="s", objective=Fraction(objective) / 100, window=d(window), sli=sli,  # type: ignore[arg-type]
+              alerts=tuple(guards), burn_rate=burn, min_events=min_events, absent_for=d("10m") if absent else None)
+    service = make_service(slo)
+    files = emit_rules([service], Options())
+    rules = [r for g in yaml.safe_load(files["alerts/svc.rules.yml"])["groups"] for r in g["rules"]]
+    alerts = [r for r in rules if "alert" in r]
+    assert len(alerts) == len(catalog.alerts_for(service, slo))
+    assert len({(r["alert"], *sorted(r["labels"].items())) for r in alerts}) == len(alerts) or any(
+        g1 == g2 for i, g1 in enumerate(guards) for g2 in guards[i + 1:])  # identical guardrails written twice
+    for name in ("alerts/svc.rules.test.yml", "alerts/svc.rules.steady.test.yml"):
+        tests = yaml.safe_load(files[name])
+        assert tests["rule_files"] == ["svc.rules.yml"]
+        for t in tests["tests"]:
+            for check in t["promql_expr_test"]:
+                assert int(check["eval_time"].removesuffix("m")) >= 0
