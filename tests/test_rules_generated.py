@@ -262,33 +262,3 @@ def test_yaml_writer_round_trips(value: object) -> None:
     data = {"groups": [{"name": value, "rules": [{"expr": value, "labels": {"k": value}}], "e": [], "d": {}}]}
     assert yaml.safe_load(dump(data)) == data
 
-
-DUPLICATES = """
-service: dups
-owner: t
-slos:
-  - name: avail
-    objective: 99
-    window: 7d
-    sli: {http_errors: {status: "5.."}}
-    alerts:
-      - {error_ratio_above: 1%, for: 30m, severity: ticket}
-      - {error_ratio_above: 3%, for: 5m, severity: ticket}
-      - {error_ratio_above: 3%, for: 15m, severity: ticket}
-      - {error_ratio_above: 5%, for: 5m, severity: ticket, rollback: true}
-"""
-
-
-@needs_promtool
-def test_guardrails_sharing_name_and_severity_get_distinct_labels(tmp_path: Path) -> None:
-    spec = tmp_path / "dups.yaml"
-    spec.write_text(DUPLICATES, encoding="utf-8")
-    (service,) = load_or_raise([spec])
-    files = write(tmp_path, [service])
-    alerts = [r for r in rules_of(files["alerts/dups.rules.yml"]) if r.get("alert") == "SLOErrorRatioHigh"]
-    label_sets = [tuple(sorted(r["labels"].items())) for r in alerts]
-    assert len(set(label_sets)) == 4
-    assert [r["labels"].get("threshold") for r in alerts] == ["1%", "3% for 5m", "3% for 15m", None]
-    (tmp_path / "alerts/dups.rules.steady.test.yml").unlink()
-    results = [r for r in check_rules(tmp_path, [service]) if "missing" not in r.detail]
-    assert results and all(r.ok for r in results), "\n".join(r.detail for r in results)

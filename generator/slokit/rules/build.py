@@ -46,8 +46,6 @@ BURN_RATE_WINDOW = Duration.parse("1h")
 #: Labels that tell the burn-rate tiers of one SLO apart (they share the alert name and may share severity).
 LONG_WINDOW_LABEL = "long_window"
 SHORT_WINDOW_LABEL = "short_window"
-#: Tells apart guardrails of one SLO that share alert name, severity and rollback flag (1% and 3% tickets).
-THRESHOLD_LABEL = "threshold"
 
 
 def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
@@ -219,29 +217,7 @@ def quantile_query(service: Service, slo: SLO, q: Fraction, window: Duration) ->
     return f"histogram_quantile({format_number(q)}, sum by (le) (rate({m.duration_bucket}{sel}[{_text(window)}])))"
 
 
-def guardrail_labels(alerts: tuple[AlertDef, ...]) -> dict[str, dict[str, str]]:
-    """Extra labels per alert anchor for guardrails that would otherwise carry identical label sets.
-
-    Two alerting rules with the same labels would write the same ``ALERTS`` series and merge into one
-    alert in Alertmanager; the threshold (and, if that is shared too, the ``for``) keeps them apart.
-    """
-    groups: dict[tuple[str, str, bool], list[AlertDef]] = {}
-    for a in alerts:
-        if a.guardrail is not None:
-            groups.setdefault((a.name, a.severity, a.rollback), []).append(a)
-    out: dict[str, dict[str, str]] = {}
-    for same in groups.values():
-        if len(same) < 2:
-            continue
-        levels = [x.guardrail.level_text for x in same if x.guardrail is not None]
-        for a, level in zip(same, levels, strict=True):
-            assert a.guardrail is not None
-            text = level if levels.count(level) == 1 else f"{level} for {_text(a.guardrail.for_)}"
-            out[a.anchor] = {THRESHOLD_LABEL: text}
-    return out
-
-
-def _guardrail_alert(service: Service, slo: SLO, a: AlertDef, extra: Mapping[str, str]) -> Rule:
+def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     g = a.guardrail
     assert g is not None
     window = g.window
@@ -265,7 +241,7 @@ def _guardrail_alert(service: Service, slo: SLO, a: AlertDef, extra: Mapping[str
         description += " This is a rollback trigger: stop or roll back the rollout in progress."
     if g.description:
         description += " " + literal(g.description)
-    return _alert(service, slo, a, expr, g.for_, description, extra)
+    return _alert(service, slo, a, expr, g.for_, description)
 
 
 def _absent_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
@@ -279,13 +255,11 @@ def _absent_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
 
 def alerting_rules(service: Service, slo: SLO) -> list[Rule]:
     out: list[Rule] = []
-    alerts = catalog.alerts_for(service, slo)
-    extra = guardrail_labels(alerts)
-    for a in alerts:
+    for a in catalog.alerts_for(service, slo):
         if a.kind == "burn_rate":
             out.append(_burn_alert(service, slo, a))
         elif a.kind == "guardrail":
-            out.append(_guardrail_alert(service, slo, a, extra.get(a.anchor, {})))
+            out.append(_guardrail_alert(service, slo, a))
         else:
             out.append(_absent_alert(service, slo, a))
     return out

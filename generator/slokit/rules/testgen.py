@@ -31,7 +31,6 @@ from slokit.rules.build import (
     BASE_WINDOW,
     LONG_WINDOW_LABEL,
     group_names,
-    guardrail_labels,
     is_raw_window,
     ratio_windows,
     slo_labels,
@@ -319,9 +318,10 @@ class SLOTests:
     def guardrail(self, a: AlertDef) -> Test | None:
         g = a.guardrail
         assert g is not None
-        labels = {series.SEVERITY_LABEL: a.severity, **guardrail_labels(self.alerts).get(a.anchor, {})}
-        if a.rollback:
-            labels[series.ROLLBACK_LABEL] = "true"
+        same = [x for x in self.alerts if (x.name, x.severity, x.rollback) == (a.name, a.severity, a.rollback)]
+        if len(same) > 1:
+            return None  # guardrails that differ only in level or `for` share their labels: ALERTS mixes them
+        labels = {series.SEVERITY_LABEL: a.severity, series.ROLLBACK_LABEL: "true" if a.rollback else ""}
         if g.kind == "quantile_above":
             assert g.quantile is not None
             assert self.syn is not None and self.syn.histogram is not None
@@ -340,9 +340,6 @@ class SLOTests:
         pending = self._first(r, lambda k: self.guard_cond(r, k, g), healthy)
         if first is None or pending is None or first + 1 > r.end or self.guard_cond(r, healthy, g):
             return None
-        others = [x for x in self.alerts if x.name == a.name and x.severity == a.severity and x is not a]
-        if not a.rollback and others:
-            labels[series.ROLLBACK_LABEL] = ""  # the rollback twin is another alert
         expr = _alerts(self.service, self.slo, a.name, **labels)
         name = f"{a.name} ({a.title}) fires {g.for_} after its condition holds (minute {pending}), not before"
         checks = [_firing(expr, first - 1, False), _firing(expr, first + 1, True)]
