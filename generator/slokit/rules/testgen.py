@@ -236,6 +236,7 @@ class SLOTests:
         shortest = min((minutes(t.tier.long) for t in self.active), default=60)
         self.traffic = float(max(BASE_TRAFFIC, math.ceil(2 * slo.min_events / shortest)))
         self.sel = promql.selector({series.SERVICE_LABEL: service.name, series.SLO_LABEL: slo.name})
+        self.mode = 0
 
     # replayed rule arithmetic -------------------------------------------------------------------------
 
@@ -244,12 +245,22 @@ class SLOTests:
         raw = is_raw_window(self.slo, window) or window not in ratio_windows(self.slo)
         return r.raw_ratio(k, w) if raw else r.summed_ratio(k, w)
 
+    # Comparisons: exactly (mode 0), "surely" (+1: by more than float noise) or "possibly" (-1: unless clearly
+    # not). A value equal to its threshold may land on either side in Prometheus' float arithmetic, so the
+    # tests assert firing where it surely fires and quiet where it surely does not.
+
+    def _gt(self, x: float, thr: float) -> bool:
+        return x > thr + self.mode * 1e-9 * max(abs(thr), 1e-12)
+
+    def _lt(self, x: float, thr: float) -> bool:
+        return x < thr - self.mode * 1e-9 * max(abs(thr), 1e-12)
+
     def tier_fires(self, r: Replay, k: int, t: ActiveTier) -> bool:
         thr = float(format_number(t.threshold))
         long_r, short_r = self.ratio(r, k, t.tier.long), self.ratio(r, k, t.tier.short)
-        if long_r is None or short_r is None or not (long_r > thr and short_r > thr):
+        if long_r is None or short_r is None or not (self._gt(long_r, thr) and self._gt(short_r, thr)):
             return False
-        return self.slo.min_events == 0 or r.events(k, minutes(t.tier.long)) >= self.slo.min_events
+        return self.slo.min_events == 0 or not self._lt(r.events(k, minutes(t.tier.long)), self.slo.min_events)
 
     def guard_cond(self, r: Replay, k: int, g: Guardrail) -> bool:
         if g.kind == "quantile_above":
@@ -257,13 +268,13 @@ class SLOTests:
             assert g.quantile is not None and g.latency is not None
             h = self.syn.histogram
             value = r.quantile(k, minutes(g.window), float(g.quantile), h.bounds, dict(h.bucket_of))
-            return value > g.latency.seconds
+            return not math.isnan(value) and self._gt(value, g.latency.seconds)
         ratio = self.ratio(r, k, g.window)
         if ratio is None:
             return False
         if g.kind == "error_ratio_above":
-            return ratio > float(format_number(g.threshold))
-        return 1 - ratio < float(format_number(g.threshold))
+            return self._gt(ratio, float(format_number(g.threshold)))
+        return self._lt(1 - ratio, float(format_number(g.threshold)))
 
     def guard_fires(self, r: Replay, k: int, g: Guardrail) -> bool:
         need = math.ceil(g.for_.ms / 60_000)
@@ -283,9 +294,13 @@ class SLOTests:
     def _tier_expr(self, t: ActiveTier) -> str:
         return _alerts(self.service, self.slo, catalog.BURN_ALERT, **{LONG_WINDOW_LABEL: str(t.tier.long)})
 
-    @staticmethod
-    def _first(r: Replay, holds: Callable[[int], bool], start: int) -> int | None:
-        return next((k for k in range(start, r.end + 1, r.step) if holds(k)), None)
+    def _first(self, r: Replay, holds: Callable[[int], bool], start: int, mode: int = 0) -> int | None:
+        """The first evaluation from ``start`` on where ``holds``, comparing in ``mode``."""
+        self.mode = mode
+        try:
+            return next((k for k in range(start, r.end + 1, r.step) if holds(k)), None)
+        finally:
+            self.mode = 0
 
     def _near(self, expr: str, k: int, value: float) -> dict[str, Any]:
         """``expr`` equals ``value`` to one part in a million (promtool compares floats exactly)."""
@@ -303,8 +318,9 @@ class SLOTests:
         t = pages[0]
         healthy = min(minutes(t.tier.long), 60) + 5
         r = Replay([Phase(healthy, self.traffic), Phase(minutes(t.tier.long) + 10, self.traffic, 1.0)])
-        first = self._first(r, lambda k: self.tier_fires(r, k, t), healthy)
-        if first is None:
+        first = self._first(r, lambda k: self.tier_fires(r, k, t), healthy, +1)
+        maybe = self._first(r, lambda k: self.tier_fires(r, k, t), healthy, -1)
+        if first is None or maybe is None:
             return None
         r = Replay([Phase(healthy, self.traffic), Phase(first - healthy + 3, self.traffic, 1.0)])
         expr = self._tier_expr(t)
@@ -312,7 +328,7 @@ class SLOTests:
         name = (f"a total outage after {before} fires the {t.tier.severity} tier {t.tier.long}/{t.tier.short} "
                 f"{_minutes_text(first - healthy)} in ({t.tier.long} ratio above {format_percent(t.threshold)}), "
                 "not a minute before")
-        checks = [_firing(expr, healthy - 1, False), _firing(expr, first - 1, False), _firing(expr, first + 1, True)]
+        checks = [_firing(expr, healthy - 1, False), _firing(expr, maybe - 1, False), _firing(expr, first + 1, True)]
         return self._test(name, r, checks)
 
     def guardrail(self, a: AlertDef) -> Test | None:
@@ -336,14 +352,16 @@ class SLOTests:
         healthy = minutes(g.window) + 5
         burning = minutes(g.for_) + minutes(g.window) + 3
         r = Replay([Phase(healthy, self.traffic), Phase(burning, self.traffic, level, kind)])
-        first = self._first(r, lambda k: self.guard_fires(r, k, g), healthy)
-        pending = self._first(r, lambda k: self.guard_cond(r, k, g), healthy)
-        if first is None or pending is None or first + 1 > r.end or self.guard_cond(r, healthy, g):
+        first = self._first(r, lambda k: self.guard_fires(r, k, g), healthy, +1)
+        maybe = self._first(r, lambda k: self.guard_fires(r, k, g), healthy, -1)
+        pending = self._first(r, lambda k: self.guard_cond(r, k, g), healthy, -1)
+        healthy_quiet = self._first(r, lambda k: not self.guard_cond(r, k, g), healthy, -1) == healthy
+        if first is None or maybe is None or pending is None or first + 1 > r.end or not healthy_quiet:
             return None
         expr = _alerts(self.service, self.slo, a.name, **labels)
         name = f"{a.name} ({a.title}) fires {g.for_} after its condition holds (minute {pending}), not before"
-        checks = [_firing(expr, first - 1, False), _firing(expr, first + 1, True)]
-        if pending < first - 1:
+        checks = [_firing(expr, maybe - 1, False), _firing(expr, first + 1, True)]
+        if pending < maybe - 1:
             checks.insert(0, _firing(expr, pending, False))
         return self._test(name, r, checks)
 
