@@ -89,6 +89,7 @@ CASES: dict[str, str] = {
     "tier_never_fires": BASE.replace("99.9", "90"),
     "control_character": "service: pay\nowner: a\x01b\n",
     "service_name_reserved": BASE.replace("service: pay", "service: slo-overview"),
+    "quantile_at_top_bucket": BASE.replace('http_errors: {status: "5.."}', "http_latency: {threshold: 300ms}") + "    alerts:\n      - {p99_above: 10s, for: 5m, severity: page}\n",
     "python_tag": "service: !!python/object:os.system pay\n",
 }
 
@@ -204,6 +205,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "control_character": ["spec.yaml:2:9: invalid YAML: character 0x0001 is not allowed (special characters are not allowed)"],
     "service_name_reserved": ["spec.yaml:1:10: service: 'slo-overview' is reserved: slokit writes dashboards/slo-overview.json for all services together"],
+    "quantile_at_top_bucket": [*NO_ROUTING, "spec.yaml:9:9: slos[0].alerts[0].p99_above: warning: 10s is not below the largest bucket bound (10s): histogram_quantile never returns more than that, so this alert can never fire; add a larger bucket (buckets:) or lower the level"],
     "python_tag": [
         "spec.yaml:1:10: invalid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'"
     ],

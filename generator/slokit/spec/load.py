@@ -199,6 +199,14 @@ class _Builder:
             buckets = tuple(sorted({round(b.seconds, 9) for b in explicit_buckets}))
         else:
             buckets = semconv.buckets_with([*thresholds, *levels])
+        for i, slo in enumerate(slos):
+            for j, g in enumerate(slo.alerts):
+                if g.latency is not None and g.latency.seconds >= max(buckets):
+                    self.diags.append(Diagnostic(
+                        g.loc, f"slos[{i}].alerts[{j}].{g.key}",
+                        f"{g.latency} is not below the largest bucket bound ({Duration.of_seconds(max(buckets))}): "
+                        "histogram_quantile never returns more than that, so this alert can never fire; "
+                        "add a larger bucket (buckets:) or lower the level", "warning"))
         routing = self.routing(v.get("routing", {}), slos)
         grafana = v.get("grafana", {})
         return Service(
