@@ -92,3 +92,35 @@ slos:
     sli: {http_latency: {threshold: 1s}}
     alerts: [{p99_above: 1s, for: 5m, severity: page, rollback: true, window: 1h}]
 """
+
+#: Guardrails that share alert name, severity and rollback flag: distinct levels, a shared level with
+#: different `for`, a shared level and `for` with different windows, an outright repeat, and non-rollback
+#: alerts whose rollback twin carries the same threshold label.
+TWINS = r"""
+service: twins
+owner: t
+slos:
+  - name: avail
+    objective: 99
+    window: 7d
+    sli: {http_errors: {status: "5.."}}
+    alerts:
+      - {error_ratio_above: 1%, for: 10m, severity: ticket}
+      - {error_ratio_above: 2%, for: 30m, severity: ticket}
+      - {error_ratio_above: 3%, for: 5m, severity: ticket}
+      - {error_ratio_above: 3%, for: 15m, severity: ticket}
+      - {error_ratio_above: 3%, for: 15m, severity: ticket, window: 30m}
+      - {error_ratio_above: 5%, for: 5m, severity: ticket, rollback: true}
+      - {error_ratio_above: 1%, for: 5m, severity: ticket, rollback: true}
+      - {error_ratio_above: 4%, for: 5m, severity: page}
+      - {error_ratio_above: 6%, for: 2m, severity: page, rollback: true}
+  - name: latency
+    objective: 99
+    window: 7d
+    sli: {http_latency: {threshold: 250ms}}
+    alerts:
+      - {p99_above: 1s, for: 5m, severity: page}
+      - {p99_above: 2500ms, for: 5m, severity: page}
+      - {good_ratio_below: 90%, for: 10m, severity: ticket}
+      - {good_ratio_below: 90%, for: 10m, severity: ticket}
+"""

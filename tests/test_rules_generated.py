@@ -16,7 +16,7 @@ from rules_helpers import make_service, make_slo, needs_promtool
 from slokit import catalog, links, series
 from slokit.burnrate import plan
 from slokit.pipeline import Options
-from slokit.rules.build import service_groups
+from slokit.rules.build import service_groups, slo_labels
 from slokit.rules.check import check_rules
 from slokit.rules.render import emit_rules
 from slokit.spec import load_or_raise
@@ -198,6 +198,8 @@ def test_alerts_are_exactly_the_catalogue(onboarding: Service) -> None:
             assert rule["annotations"]["runbook_url"] == links.runbook_url(onboarding, slo, a.anchor)
             assert rule["annotations"]["dashboard_url"] == links.dashboard_url(onboarding)
             assert (rule["labels"].get("rollback") == "true") == a.rollback
+            assert rule["labels"] == {**slo_labels(onboarding, slo), "severity": a.severity, "team": onboarding.owner,
+                                      **a.labels}
             if a.guardrail is not None:
                 assert rule["for"] == str(a.guardrail.for_)
 

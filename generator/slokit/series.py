@@ -18,6 +18,11 @@ SLO_LABEL = "slo"
 SEVERITY_LABEL = "severity"
 TEAM_LABEL = "team"
 ROLLBACK_LABEL = "rollback"
+#: Labels that tell alerts of one SLO apart when they share the alert name and severity: the burn-rate
+#: tiers' windows, and the level of guardrails that share name, severity and rollback flag.
+LONG_WINDOW_LABEL = "long_window"
+SHORT_WINDOW_LABEL = "short_window"
+THRESHOLD_LABEL = "threshold"
 RESERVED_LABELS: frozenset[str] = frozenset(
     {SERVICE_LABEL, SLO_LABEL, SEVERITY_LABEL, TEAM_LABEL, ROLLBACK_LABEL, "alertname", "le", "quantile"}
 )

@@ -43,9 +43,6 @@ BASE_WINDOW = Duration.parse("5m")
 RAW_WINDOWS: tuple[Duration, ...] = (BASE_WINDOW, Duration.parse("30m"), Duration.parse("1h"))
 #: Window of the current burn rate.
 BURN_RATE_WINDOW = Duration.parse("1h")
-#: Labels that tell the burn-rate tiers of one SLO apart (they share the alert name and may share severity).
-LONG_WINDOW_LABEL = "long_window"
-SHORT_WINDOW_LABEL = "short_window"
 
 
 def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
@@ -158,14 +155,12 @@ def literal(text: str) -> str:
     return _TEMPLATE_DELIMS.sub(lambda m: '{{ "' + m.group(0) + '" }}', text)
 
 
-def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | None,
-           description: str, extra: Mapping[str, str] = {}) -> Rule:
+def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | None, description: str) -> Rule:
+    """One alerting rule: the SLO's labels, severity and team, then exactly the catalogue's labels of ``a``."""
     labels = slo_labels(service, slo)
     labels[series.SEVERITY_LABEL] = a.severity
     labels[series.TEAM_LABEL] = service.owner
-    labels.update(extra)
-    if a.rollback:
-        labels[series.ROLLBACK_LABEL] = "true"
+    labels.update(a.labels)
     rule: Rule = {"alert": a.name, "expr": expr}
     if for_ is not None and for_.ms > 0:
         rule["for"] = str(for_)
@@ -198,8 +193,7 @@ def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
         f"{_text(slo.window)} objective of {format_percent(slo.objective)} allows; at this rate the whole budget is "
         f"gone within {t.exhaustion}.{guard}"
     )
-    extra = {LONG_WINDOW_LABEL: _text(t.tier.long), SHORT_WINDOW_LABEL: _text(t.tier.short)}
-    return _alert(service, slo, a, expr, None, description, extra)
+    return _alert(service, slo, a, expr, None, description)
 
 
 def quantile_query(service: Service, slo: SLO, q: Fraction, window: Duration) -> str:

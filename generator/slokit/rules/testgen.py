@@ -13,13 +13,14 @@ prove the behaviour without depending on float rounding. Per SLO the file proves
 * the SLO-window ratio is the ratio of summed events under uneven traffic, and silence gives no NaN;
 * the minimum-traffic guard and the absent alert work, when the SLO has them.
 
-Tests read ``ALERTS`` through ``count()``, so they do not depend on the full label set of an alert.
+Tests read ``ALERTS`` through ``count()`` and select an alert by the catalogue's labels for it, so they do not
+depend on the SLO's other labels, and two alerts of one name (tiers, guardrail twins) are checked apart.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -27,14 +28,7 @@ from typing import Any
 from slokit import catalog, promql, series
 from slokit.burnrate import ActiveTier, plan
 from slokit.catalog import AlertDef
-from slokit.rules.build import (
-    BASE_WINDOW,
-    LONG_WINDOW_LABEL,
-    group_names,
-    is_raw_window,
-    ratio_windows,
-    slo_labels,
-)
+from slokit.rules.build import BASE_WINDOW, group_names, is_raw_window, ratio_windows, slo_labels
 from slokit.rules.synth import BAD, GOOD, SLOW, Synthesis, synthesize
 from slokit.spec.model import SLO, Guardrail, Service
 from slokit.spec.units import Duration, format_number, format_percent
@@ -207,10 +201,11 @@ def input_series(syn: Synthesis, replay: Replay, with_buckets: bool) -> list[dic
 # --- assertions --------------------------------------------------------------------------------------------
 
 
-def _alerts(service: Service, slo: SLO, alertname: str, **labels: str) -> str:
+def _alerts(service: Service, slo: SLO, alertname: str, labels: Mapping[str, str] = {},
+            extra: Sequence[str] = ()) -> str:
     sel = {"alertname": alertname, "alertstate": "firing", series.SERVICE_LABEL: service.name,
            series.SLO_LABEL: slo.name, **labels}
-    return f"count(ALERTS{promql.selector(sel)})"
+    return f"count(ALERTS{promql.selector(sel, extra)})"
 
 
 def _firing(expr: str, minute: int, fires: bool) -> dict[str, Any]:
@@ -292,7 +287,16 @@ class SLOTests:
         }
 
     def _tier_expr(self, t: ActiveTier) -> str:
-        return _alerts(self.service, self.slo, catalog.BURN_ALERT, **{LONG_WINDOW_LABEL: str(t.tier.long)})
+        (a,) = [a for a in self.alerts if a.tier == t]
+        return self._alert_expr(a)
+
+    def _alert_expr(self, a: AlertDef) -> str:
+        """``count(ALERTS...)`` of ``a`` alone: its catalogue labels, and no rollback trigger sharing them."""
+        labels = {series.SEVERITY_LABEL: a.severity, **a.labels}
+        extra = []
+        if catalog.excludes_rollback(a, self.alerts):
+            extra.append(promql.matcher(series.ROLLBACK_LABEL, "true", "!="))
+        return _alerts(self.service, self.slo, a.name, labels, extra)
 
     def _first(self, r: Replay, holds: Callable[[int], bool], start: int, mode: int = 0) -> int | None:
         """The first evaluation from ``start`` on where ``holds``, comparing in ``mode``."""
@@ -334,10 +338,6 @@ class SLOTests:
     def guardrail(self, a: AlertDef) -> Test | None:
         g = a.guardrail
         assert g is not None
-        same = [x for x in self.alerts if (x.name, x.severity, x.rollback) == (a.name, a.severity, a.rollback)]
-        if len(same) > 1:
-            return None  # guardrails that differ only in level or `for` share their labels: ALERTS mixes them
-        labels = {series.SEVERITY_LABEL: a.severity, series.ROLLBACK_LABEL: "true" if a.rollback else ""}
         if g.kind == "quantile_above":
             assert g.quantile is not None
             assert self.syn is not None and self.syn.histogram is not None
@@ -358,7 +358,7 @@ class SLOTests:
         healthy_quiet = self._first(r, lambda k: not self.guard_cond(r, k, g), healthy, -1) == healthy
         if first is None or maybe is None or pending is None or first + 1 > r.end or not healthy_quiet:
             return None
-        expr = _alerts(self.service, self.slo, a.name, **labels)
+        expr = self._alert_expr(a)
         name = f"{a.name} ({a.title}) fires {g.for_} after its condition holds (minute {pending}), not before"
         checks = [_firing(expr, maybe - 1, False), _firing(expr, first + 1, True)]
         if pending < maybe - 1:

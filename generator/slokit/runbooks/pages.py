@@ -16,7 +16,7 @@ from fractions import Fraction
 import jinja2
 
 from slokit import burnrate, links, promql
-from slokit.catalog import AlertDef, alerts_for
+from slokit.catalog import AlertDef, alerts_for, excludes_rollback
 from slokit.pipeline import Artifacts, Options
 from slokit.rules import build as rules
 from slokit.rules.sli import sli_queries
@@ -73,15 +73,11 @@ class AlertView:
 
 def _view(service: Service, slo: SLO, a: AlertDef, do_first: str, fires: str, gone: str | None,
           checks: tuple[queries.Query, ...]) -> AlertView:
-    ids = {"alertname": a.name, SERVICE_LABEL: service.name, SLO_LABEL: slo.name, SEVERITY_LABEL: a.severity}
-    if a.tier is not None:  # burn-rate tiers share name and severity; their windows tell them apart
-        ids[rules.LONG_WINDOW_LABEL] = str(a.tier.tier.long)
-        ids[rules.SHORT_WINDOW_LABEL] = str(a.tier.tier.short)
+    ids = {"alertname": a.name, SERVICE_LABEL: service.name, SLO_LABEL: slo.name, SEVERITY_LABEL: a.severity,
+           **a.labels}
     extra = []
-    if a.rollback:
-        ids[ROLLBACK_LABEL] = "true"
-    elif any(o.rollback and (o.name, o.severity) == (a.name, a.severity) for o in alerts_for(service, slo)):
-        extra.append(promql.matcher(ROLLBACK_LABEL, "true", "!="))  # its rollback twin has more labels
+    if excludes_rollback(a, alerts_for(service, slo)):  # a rollback twin carries all these labels and more
+        extra.append(promql.matcher(ROLLBACK_LABEL, "true", "!="))
     labels = promql.selector(ids, extra)
     return AlertView(a, do_first, _urgency(a), fires, gone, checks, labels)
 
