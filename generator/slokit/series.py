@@ -24,7 +24,8 @@ LONG_WINDOW_LABEL = "long_window"
 SHORT_WINDOW_LABEL = "short_window"
 THRESHOLD_LABEL = "threshold"
 RESERVED_LABELS: frozenset[str] = frozenset(
-    {SERVICE_LABEL, SLO_LABEL, SEVERITY_LABEL, TEAM_LABEL, ROLLBACK_LABEL, "alertname", "le", "quantile"}
+    {SERVICE_LABEL, SLO_LABEL, SEVERITY_LABEL, TEAM_LABEL, ROLLBACK_LABEL, LONG_WINDOW_LABEL, SHORT_WINDOW_LABEL,
+     THRESHOLD_LABEL, "alertname", "le", "quantile"}
 )
 
 
