@@ -250,9 +250,10 @@ class _Builder:
             runbook=RunbookText(**runbook),
             loc=self.at(raw.pos),
         )
-        for dropped in burnrate.plan(slo)[1]:
+        active, dropped_tiers = burnrate.plan(slo)
+        for dropped in dropped_tiers:
             self.error(raw.pos, path, f"burn-rate {dropped.reason}; it is left out", "warning")
-        if slo.burn_rate and not burnrate.plan(slo)[0]:
+        if slo.burn_rate and not active:
             self.error(raw.pos, path, "no burn-rate tier can fire for this objective and window", "warning")
         return slo
 
@@ -319,11 +320,11 @@ class _Builder:
                 slack=Slack(**_present(r["slack"])) if r.get("slack") else None,
             )
         pos = self.raw.key_pos.get("routing", self.raw.pos)
+        used = {a.severity for s in slos for a in s.alerts} | {
+            t.tier.severity for s in slos for t in burnrate.plan(s)[0]
+        }
         for severity, receiver in receivers.items():
-            used = any(a.severity == severity for s in slos for a in s.alerts) or any(
-                t.tier.severity == severity for s in slos for t in burnrate.plan(s)[0]
-            )
-            if receiver is None and used:
+            if receiver is None and severity in used:
                 self.error(pos, f"routing.{severity}",
                            f"no receiver for {severity} alerts: they go to the team's placeholder receiver, "
                            "which notifies nobody", "warning")
