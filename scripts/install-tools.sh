@@ -1,41 +1,103 @@
 #!/usr/bin/env bash
-# Installs what slokit needs outside Python: Prometheus' promtool and prometheus binary, Alertmanager's
-# amtool and prometheus-alertmanager binary (Debian's packages), and Python's venv module.
-# Idempotent: does nothing when everything is already there.
+# Installs what slokit needs outside Python, project-local and side by side: for every tool set in
+# generator/slokit/toolsets.tsv, Debian's prometheus, promtool and prometheus-alertmanager packages of that
+# set's suite, fetched with `apt-get download` under a private sources list and unpacked with `dpkg -x` into
+# .tools/<name>/ (the binaries need only libc). The system's packages are not touched; only Python's venv
+# module is installed system-wide when it is missing.
+# Idempotent: a tool set whose four binaries answer with the expected version is left as it is.
+# SLOKIT_TOOLS_DIR moves .tools elsewhere; SLOKIT_TOOLSETS="3.5" installs only the named sets.
 set -euo pipefail
 
-missing=()
-for bin in promtool amtool prometheus prometheus-alertmanager; do
-  command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
-done
+root="$(cd "$(dirname "$0")/.." && pwd)"
+versions="$root/generator/slokit/toolsets.tsv"
+tools_dir="${SLOKIT_TOOLS_DIR:-$root/.tools}"
+only="${SLOKIT_TOOLSETS:-}"
+mirror="${SLOKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+bins=(promtool prometheus amtool prometheus-alertmanager)
+
+# version_ok BIN PREFIX: the binary runs and reports version PREFIX.x
+version_ok() {
+  local out
+  out="$("$1" --version 2>&1 | head -n 1)" || return 1
+  [[ "$out" =~ version\ ${2//./\\.}\. ]]
+}
+
+set_ok() { # set_ok NAME PROM AM
+  local bin="$tools_dir/$1/bin"
+  version_ok "$bin/promtool" "$2" && version_ok "$bin/prometheus" "$2" \
+    && version_ok "$bin/amtool" "$3" && version_ok "$bin/prometheus-alertmanager" "$3"
+}
+
 need_venv=0
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_venv=1
 
-if [ ${#missing[@]} -eq 0 ] && [ "$need_venv" -eq 0 ]; then
+pending=()
+while IFS=$'\t' read -r name suite prom am; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  if [[ -n "$only" && " $only " != *" $name "* ]]; then continue; fi
+  set_ok "$name" "$prom" "$am" || pending+=("$name:$suite:$prom:$am")
+done <"$versions"
+
+if [ ${#pending[@]} -eq 0 ] && [ "$need_venv" -eq 0 ]; then
   exit 0
 fi
 
-packages=()
-[ ${#missing[@]} -gt 0 ] && packages+=(prometheus prometheus-alertmanager)
-[ "$need_venv" -eq 1 ] && packages+=(python3-venv)
-
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then
   cat >&2 <<MSG
-slokit needs: ${missing[*]:-} $( [ "$need_venv" -eq 1 ] && echo "python3 venv module" )
-This machine is not a Debian/Ubuntu machine where we run as root, so slokit cannot install them itself.
-Do one of:
-  - as root on Debian/Ubuntu: apt-get update && apt-get install -y --no-install-recommends ${packages[*]}
-  - elsewhere: install Prometheus (for promtool and prometheus) and Alertmanager (for amtool and its
-    server, named prometheus-alertmanager; a symlink to 'alertmanager' works) from their release pages,
-    put them on PATH, and run make again.
+slokit: cannot install its tools on this machine (it needs apt-get and dpkg, as on Debian or Ubuntu).
+Install Prometheus (promtool, prometheus) and Alertmanager (amtool, alertmanager) from their release pages
+and point slokit at them: SLOKIT_PROMTOOL, SLOKIT_PROMETHEUS, SLOKIT_AMTOOL, SLOKIT_ALERTMANAGER name the
+binaries (README, "Tool sets"). Tool sets still missing: ${pending[*]%%:*}
 MSG
   exit 1
 fi
 
-echo "slokit: installing ${packages[*]} from Debian's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends "${packages[@]}" >/dev/null
-for bin in "${missing[@]}"; do
-  command -v "$bin" >/dev/null 2>&1 || { echo "slokit: $bin still missing after install" >&2; exit 1; }
+if [ "$need_venv" -eq 1 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "slokit: Python's venv module is missing; as root: apt-get install -y python3-venv" >&2
+    exit 1
+  fi
+  echo "slokit: installing python3-venv from Debian's packages" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >/dev/null
+fi
+
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+apt_dir="$tools_dir/.apt"
+for entry in "${pending[@]}"; do
+  IFS=: read -r name suite prom am <<<"$entry"
+  echo "slokit: installing tool set $name (Prometheus $prom, Alertmanager $am from Debian $suite) into $tools_dir/$name" >&2
+  state="$apt_dir/$suite"
+  rm -rf "$state"
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/debs"
+  signed=""
+  [ -r "$keyring" ] && signed="Signed-By: $keyring"
+  printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n%s\n' "$mirror" "$suite" "$signed" >"$state/debian.sources"
+  : >"$state/status"
+  opts=(-q -o "Dir::Etc::sourcelist=$state/debian.sources" -o "Dir::Etc::sourceparts=-"
+        -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o "Dir::State::status=$state/status"
+        -o "APT::Sandbox::User=root")
+  apt-get "${opts[@]}" update >"$state/update.log" 2>&1 || { cat "$state/update.log" >&2; exit 1; }
+  # promtool has its own package from Debian 13 on; before that it ships inside prometheus.
+  packages=(prometheus prometheus-alertmanager)
+  if apt-cache "${opts[@]}" show promtool >/dev/null 2>&1; then packages+=(promtool); fi
+  (cd "$state/debs" && apt-get "${opts[@]}" download "${packages[@]}" >"$state/download.log" 2>&1) \
+    || { cat "$state/download.log" >&2; exit 1; }
+  staging="$tools_dir/.staging-$name"
+  rm -rf "$staging"
+  mkdir -p "$staging/root" "$staging/bin"
+  for deb in "$state/debs"/*.deb; do dpkg -x "$deb" "$staging/root"; done
+  for bin in "${bins[@]}"; do
+    [ -x "$staging/root/usr/bin/$bin" ] || { echo "slokit: $bin missing from Debian $suite's packages" >&2; exit 1; }
+    ln -s "../root/usr/bin/$bin" "$staging/bin/$bin"
+  done
+  rm -rf "$tools_dir/$name"
+  mv "$staging" "$tools_dir/$name"
+  rm -rf "$state"
+  set_ok "$name" "$prom" "$am" || {
+    echo "slokit: tool set $name does not report Prometheus $prom / Alertmanager $am:" >&2
+    for bin in "${bins[@]}"; do "$tools_dir/$name/bin/$bin" --version 2>&1 | head -n 1 >&2; done
+    exit 1
+  }
 done

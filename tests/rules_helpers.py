@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -13,12 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
+from slokit import toolchain
 from slokit.rules.build import service_groups
 from slokit.semconv import DEFAULT_BUCKETS, OTEL
 from slokit.spec.model import SLI, SLO, Guardrail, Service
 from slokit.spec.units import Duration
 
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+#: Runs a test once per tool set (conftest.py's ``toolset``): what rules mean depends on the Prometheus.
+each_toolset = pytest.mark.usefixtures("toolset")
 
 
 def d(text: str) -> Duration:
@@ -37,8 +38,10 @@ def make_service(*slos: SLO, name: str = "svc", selector: Mapping[str, str] | No
                    labels=MappingProxyType(dict(labels or {})))
 
 
-def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["promtool", *args], capture_output=True, text=True, timeout=300, check=False)
+def run_promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """promtool of the tool set in force (``SLOKIT_TOOLS``, else the newest installed)."""
+    return subprocess.run([toolchain.path("promtool"), *args], capture_output=True, text=True, timeout=300,
+                          check=False, cwd=cwd)
 
 
 def promtool_test(tmp_path: Path, service: Service, tests: list[dict[str, Any]], interval: str = "1m") -> None:

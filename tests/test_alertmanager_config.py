@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,8 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "alertmanager"
 EXAMPLE = ROOT / "slo" / "onboarding.yaml"
 MORE_SPECS = GOLDEN / "specs"
-AMTOOL = shutil.which("amtool")
-needs_amtool = pytest.mark.skipif(AMTOOL is None, reason="amtool (Alertmanager 0.25) is not installed")
 
 
 def multi_services() -> tuple[Service, ...]:
@@ -258,7 +255,6 @@ def rendered(render_template: Any, fields: Sequence[str]) -> str:
     return "\n".join(render_template(f) for f in fields)
 
 
-@needs_amtool
 def test_slack_message_names_service_slo_severity_value_and_links(render_template: Any) -> None:
     slack = by_name(build(multi_services()))["growth/ticket"]["slack_configs"][0]
     title = render_template(slack["title"])
@@ -270,7 +266,6 @@ def test_slack_message_names_service_slo_severity_value_and_links(render_templat
         assert expected in text
 
 
-@needs_amtool
 def test_pagerduty_event_fields_render(render_template: Any) -> None:
     pd = by_name(build(multi_services()))["growth/page"]["pagerduty_configs"][0]
     description = render_template(pd["description"])

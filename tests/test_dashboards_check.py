@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,6 @@ from slokit.dashboards import OVERVIEW_FILE, PROVISIONING_FILE, emit, file_name
 from slokit.dashboards.check import check_dashboards, lint
 from slokit.pipeline import Options
 from slokit.spec.model import Service
-
-pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 
 
 def write_tree(root: Path, services: list[Service]) -> None:

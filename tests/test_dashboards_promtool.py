@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rules_helpers import run_promtool as promtool
 from slokit import catalog, series
 from slokit.dashboards import OVERVIEW_FILE, emit, file_name, service
 from slokit.pipeline import Options
@@ -30,8 +30,6 @@ from slokit.spec import load_or_raise
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
 from slokit.spec.units import Duration, format_number
 from test_dashboards_structure import EXAMPLE, PAYMENTS, SEARCH, all_panels, load, substitute_variables
-
-pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 
 EVAL_AT = "30m"
 GRID = 1 / 1024  # exact in binary, so rounding to it gives the same float in Go and Python
@@ -264,8 +262,7 @@ def run_promtool(case: Case, tmp: Path) -> subprocess.CompletedProcess[str]:
            "tests": [{"interval": "1m", "input_series": case.series, "promql_expr_test": tests}]}
     path = tmp / "dashboards.test.yml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000), encoding="utf-8")
-    return subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True, text=True, check=False,
-                          cwd=tmp, timeout=120)
+    return promtool("test", "rules", str(path), cwd=tmp)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rules_helpers import run_promtool
 from slokit import burnrate, series
 from slokit.dashboards import OVERVIEW_FILE, PROVISIONING_FILE, emit, file_name, grafana, overview
 from slokit.links import OVERVIEW_UID, dashboard_uid, runbook_url
@@ -189,7 +188,6 @@ def test_queries_match_the_rules_that_are_actually_generated(services) -> None:
             assert used <= records, f"{path}: {used - records} not recorded by the rules ({expr})"
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_every_query_parses_in_promql(files, tmp_path: Path) -> None:
     rules = []
     for model in models(files).values():
@@ -197,7 +195,7 @@ def test_every_query_parses_in_promql(files, tmp_path: Path) -> None:
             rules.append({"record": f"dashboard:query{len(rules)}", "expr": substitute_variables(expr)})
     path = tmp_path / "queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}), encoding="utf-8")
-    proc = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    proc = run_promtool("check", "rules", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

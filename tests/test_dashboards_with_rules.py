@@ -10,7 +10,6 @@ It is skipped until the rules emitter is part of the pipeline.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rules_helpers import run_promtool
 from slokit import series
 from slokit.dashboards import OVERVIEW_FILE, file_name
 from slokit.pipeline import generate
@@ -25,8 +25,6 @@ from slokit.promql import selector
 from slokit.semconv import CACHE_HIT, CACHE_MISS
 from slokit.spec.model import SLO, Service
 from test_dashboards_structure import all_panels, substitute_variables
-
-pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 
 GRID = 1 / 1024  # compare on a binary grid: long sums leave float noise
 EVAL_AT = "90m"
@@ -93,8 +91,7 @@ def run(tmp: Path, rules: str, svc: Service, tests: list[dict[str, Any]]) -> sub
     doc = {"rule_files": ["rules.yml"], "evaluation_interval": "1m",
            "tests": [{"interval": "1m", "input_series": input_series(svc), "promql_expr_test": tests}]}
     (tmp / "test.yml").write_text(yaml.safe_dump(doc, sort_keys=False, width=1000), encoding="utf-8")
-    return subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=tmp, capture_output=True, text=True,
-                          check=False, timeout=300)
+    return run_promtool("test", "rules", "test.yml", cwd=tmp)
 
 
 def test_service_panels_show_what_the_traffic_implies(onboarding, generated, tmp_path) -> None:

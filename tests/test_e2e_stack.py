@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from slokit import catalog, links, stack
+from slokit import catalog, links, stack, toolchain
 from slokit.spec import load_or_raise
 from slokit.stack import LocalStack, Notification, NotificationReceiver, StackError
 
@@ -117,7 +117,7 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+def live(tmp_path: Path, toolset: toolchain.ToolSet) -> Iterator[Live]:
     with ExitStack() as resources:
         try:
             running = Live(tmp_path, resources)

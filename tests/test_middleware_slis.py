@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
@@ -23,12 +20,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from rules_helpers import run_promtool
 from slokit.middleware import SlokitMiddleware, record_cache
 from slokit.rules.sli import sli_queries
 from slokit.spec.model import Service
 from slokit.spec.units import Duration
-
-PROMTOOL = shutil.which("promtool")
 
 
 async def step(request: Request) -> Response:
@@ -80,7 +76,6 @@ def input_series(exposition: str, selector: dict[str, str]) -> list[dict[str, st
     return series
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian package prometheus) is not installed")
 def test_builtin_slis_read_the_middleware_series(onboarding: Service, tmp_path: Path) -> None:
     registry = CollectorRegistry()
     app = Starlette(
@@ -154,5 +149,5 @@ def test_builtin_slis_read_the_middleware_series(onboarding: Service, tmp_path: 
     }
     path = tmp_path / "middleware_slis_test.yaml"
     path.write_text(json.dumps(spec, indent=1))
-    result = subprocess.run([PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    result = run_promtool("test", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rules_helpers import needs_promtool
+from rules_helpers import each_toolset
 from runbooks_specs import EDGE, MINIMAL, PAYMENTS, TWINS
 from slokit import catalog, series
 from slokit.pipeline import Options
@@ -130,7 +130,7 @@ def test_generated_tests_check_every_twin_by_its_own_labels(twins: Service) -> N
     assert ("threshold", "=", "2s500ms") in untested
 
 
-@needs_promtool
+@each_toolset
 def test_twin_guardrail_tests_pass_promtool(twins: Service, tmp_path: Path) -> None:
     """Each twin's test drives it past its own level: a selector that also counted its twin would see 2."""
     for rel, text in emit_rules([twins], Options()).items():

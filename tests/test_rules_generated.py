@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rules_helpers import make_service, make_slo, needs_promtool
+from rules_helpers import each_toolset, make_service, make_slo
 from slokit import catalog, links, series
 from slokit.burnrate import plan
 from slokit.pipeline import Options
@@ -91,7 +91,7 @@ def rules_of(text: str) -> list[dict[str, Any]]:
 # --- promtool: generated files check clean and their tests pass ---------------------------------------
 
 
-@needs_promtool
+@each_toolset
 @pytest.mark.parametrize("fmt", ["prometheus-operator", "mimir"])
 def test_example_rules_and_generated_tests_pass_promtool(onboarding: Service, tmp_path: Path, fmt: str) -> None:
     files = write(tmp_path, [onboarding], fmt)
@@ -107,7 +107,7 @@ def test_example_rules_and_generated_tests_pass_promtool(onboarding: Service, tm
     assert {"alerts/onboarding.rules.yml", f"alerts/onboarding{wrapped}"} <= checked
 
 
-@needs_promtool
+@each_toolset
 def test_varied_spec_generated_tests_pass_promtool(varied: Service, tmp_path: Path) -> None:
     write(tmp_path, [varied])
     results = check_rules(tmp_path, [varied])
@@ -116,7 +116,7 @@ def test_varied_spec_generated_tests_pass_promtool(varied: Service, tmp_path: Pa
     assert all(r.ok for r in results), "\n".join(f"{r.target}: {r.detail}" for r in results if not r.ok)
 
 
-@needs_promtool
+@each_toolset
 def test_checker_reports_a_failing_generated_test(tmp_path: Path) -> None:
     """A rule file edited by hand (page threshold changed) fails its generated tests, and check says so."""
     service = make_service(make_slo("avail", "99.5", HttpErrors("5..")))

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from rules_helpers import counter, make_service, make_slo, needs_promtool, promtool_test
+from rules_helpers import counter, each_toolset, make_service, make_slo, promtool_test
 from slokit import series
 from slokit.rules.build import service_groups
 from slokit.spec.model import HttpErrors, HttpLatency
 from slokit.spec.units import Duration
 
-pytestmark = needs_promtool
+pytestmark = each_toolset
 
 COUNT = "http_server_request_duration_seconds_count"
 BUCKET = "http_server_request_duration_seconds_bucket"

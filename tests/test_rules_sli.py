@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rules_helpers import counter, d, make_service, make_slo, needs_promtool, promtool_test
+from rules_helpers import counter, d, each_toolset, make_service, make_slo, promtool_test
 from slokit import series
 from slokit.rules.sli import sli_queries, user_query
 from slokit.rules.synth import matches, parse_rate_query, satisfy
@@ -70,7 +70,7 @@ def test_only_rate_of_one_selector_is_synthesised(query: str, shape_ok: bool) ->
         assert labels is not None and matches(labels, matchers)
 
 
-@needs_promtool
+@each_toolset
 def test_good_query_without_any_good_series_counts_everything_bad(tmp_path: Path) -> None:
     """A service that fails every request from its first one never creates its 2xx series."""
     sli = RatioQueries(total='sum(rate(http_requests_total{job="svc"}[{{window}}]))',

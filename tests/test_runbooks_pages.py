@@ -4,8 +4,6 @@ that Prometheus parses and that return the breakdown they promise (evaluated wit
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from rules_helpers import run_promtool
 from runbooks_specs import EDGE, MINIMAL, PAYMENTS
 from slokit import burnrate
 from slokit.catalog import alerts_for
@@ -230,15 +229,12 @@ def test_dashboard_link_absolute_only_with_grafana_url(onboarding: Service, paym
 
 # --- the queries -------------------------------------------------------------------------------------------
 
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (make installs it)")
 
 
 def promql_blocks(text: str) -> list[str]:
     return [m.group(2) for m in PROMQL_BLOCK.finditer(text)]
 
 
-@needs_promtool
 def test_every_query_on_every_page_parses(onboarding: Service, payments: Service, tmp_path: Path) -> None:
     minimal, edge = load(tmp_path, MINIMAL, "minimal.yaml"), load(tmp_path, EDGE, "edge.yaml")
     pages = emit([onboarding, payments, minimal, edge], Options()).values()
@@ -248,11 +244,10 @@ def test_every_query_on_every_page_parses(onboarding: Service, payments: Service
                          "rules": [{"record": f"runbook_query_{i}", "expr": e} for i, e in enumerate(exprs)]}]}
     path = tmp_path / "queries.yml"
     path.write_text(yaml.safe_dump(rules), encoding="utf-8")
-    proc = subprocess.run([str(PROMTOOL), "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    proc = run_promtool("check", "rules", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@needs_promtool
 def test_diagnosis_queries_break_errors_down_by_route_and_instance(onboarding: Service, tmp_path: Path) -> None:
     """Route /b fails half its requests on instance i2; /a is healthy on i1: the queries must say so."""
     text = page(onboarding, "availability")
@@ -289,11 +284,10 @@ def test_diagnosis_queries_break_errors_down_by_route_and_instance(onboarding: S
     }
     path = tmp_path / "diagnosis.test.yml"
     path.write_text(yaml.safe_dump(tests), encoding="utf-8")
-    proc = subprocess.run([str(PROMTOOL), "test", "rules", str(path)], capture_output=True, text=True, check=False)
+    proc = run_promtool("test", "rules", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@needs_promtool
 def test_latency_diagnosis_finds_the_slow_route(onboarding: Service, tmp_path: Path) -> None:
     """Route /slow answers every request in 0.4 s (above the 300 ms threshold), /fast in 0.1 s."""
     by_route = promql_blocks(sections(page(onboarding, "latency"))["Diagnosis"])[0]
@@ -319,5 +313,5 @@ def test_latency_diagnosis_finds_the_slow_route(onboarding: Service, tmp_path: P
     }
     path = tmp_path / "latency.test.yml"
     path.write_text(yaml.safe_dump(tests), encoding="utf-8")
-    proc = subprocess.run([str(PROMTOOL), "test", "rules", str(path)], capture_output=True, text=True, check=False)
+    proc = run_promtool("test", "rules", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -6,24 +6,17 @@ test it ran, so the CLI can report every problem at once instead of stopping at 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from slokit import toolchain
 from slokit.spec.model import Service
+from slokit.toolchain import ToolMissing
 
-INSTALL_HINT = (
-    "install it with: apt-get install -y --no-install-recommends prometheus prometheus-alertmanager "
-    "(as root on Debian or Ubuntu; `make tools` does this), or put Prometheus' promtool and "
-    "Alertmanager's amtool on PATH"
-)
-
-
-class ToolMissing(RuntimeError):
-    """An external tool the check needs is not installed."""
+__all__ = ["CheckResult", "Checker", "ToolMissing", "checkers", "run_checks", "run_tool"]
 
 
 @dataclass(frozen=True)
@@ -49,10 +42,10 @@ def checkers() -> list[Checker]:
 
 
 def run_tool(argv: Sequence[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run an external tool and capture its output; a missing binary raises ``ToolMissing``."""
-    if shutil.which(argv[0]) is None:
-        raise ToolMissing(f"{argv[0]} not found on PATH: {INSTALL_HINT}")
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
+    """Run an external tool (``argv[0]`` is its name, resolved by :mod:`slokit.toolchain`) and capture its
+    output; a missing binary raises ``ToolMissing``."""
+    argv = [toolchain.path(argv[0]), *argv[1:]]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def run_checks(out_dir: Path, services: Sequence[Service]) -> list[CheckResult]:

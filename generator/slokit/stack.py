@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -33,12 +32,11 @@ from typing import Any
 
 import yaml
 
-from slokit import promql
+from slokit import promql, toolchain
 from slokit.alertmanager.config import Timing
 from slokit.spec.model import Service
 
 HOST = "127.0.0.1"
-INSTALL_HINT = "install it with scripts/install-tools.sh (Debian packages prometheus, prometheus-alertmanager)"
 
 #: Alertmanager timings for a local stack: pages flush after 1s, tickets after 5s so that a page crossing
 #: its line a few evaluations after the ticket still inhibits it first; resolutions within 2s.
@@ -56,19 +54,13 @@ class StackError(RuntimeError):
 # --- processes and ports -----------------------------------------------------------------------------------
 
 
-def find_binary(name: str, env_var: str) -> str:
-    """The path of a tool: ``$env_var`` if set, else PATH, else /usr/bin; a clear error when absent."""
-    candidate = os.environ.get(env_var) or shutil.which(name) or f"/usr/bin/{name}"
-    if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
-        raise StackError(f"{name} not found (looked at ${env_var}, PATH and /usr/bin); {INSTALL_HINT}")
-    return candidate
-
-
 def binaries() -> tuple[str, str]:
-    """Paths of ``prometheus`` and ``prometheus-alertmanager`` (``$SLOKIT_PROMETHEUS``/``$SLOKIT_ALERTMANAGER``
-    override); StackError names the one missing."""
-    return (find_binary("prometheus", "SLOKIT_PROMETHEUS"),
-            find_binary("prometheus-alertmanager", "SLOKIT_ALERTMANAGER"))
+    """Paths of ``prometheus`` and ``prometheus-alertmanager`` of the tool set in force (:mod:`slokit.toolchain`);
+    StackError names the one missing."""
+    try:
+        return toolchain.path("prometheus"), toolchain.path("prometheus-alertmanager")
+    except toolchain.ToolMissing as exc:
+        raise StackError(str(exc)) from exc
 
 
 def free_port() -> int:
