@@ -23,9 +23,11 @@ version_ok() {
   [[ "$out" =~ version\ ${2//./\\.}\. ]]
 }
 
+layout=2  # raise when the layout under .tools/<name>/ changes, so that older installs are redone
+
 set_ok() { # set_ok NAME PROM AM
   local bin="$tools_dir/$1/bin"
-  version_ok "$bin/promtool" "$2" && version_ok "$bin/prometheus" "$2" \
+  [ "$(cat "$tools_dir/$1/layout" 2>/dev/null)" = "$layout" ] && version_ok "$bin/promtool" "$2" && version_ok "$bin/prometheus" "$2" \
     && version_ok "$bin/amtool" "$3" && version_ok "$bin/prometheus-alertmanager" "$3"
 }
 
@@ -63,6 +65,13 @@ if [ "$need_venv" -eq 1 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >/dev/null
 fi
 
+if [ "$(id -u)" -ne 0 ] || ! unshare --mount true 2>/dev/null; then
+  echo "slokit: the Alertmanager of a tool set runs in a private mount namespace, which needs root" >&2
+  echo "(unshare --mount); elsewhere set SLOKIT_ALERTMANAGER to an Alertmanager of your own (README, Tool sets)" >&2
+  exit 1
+fi
+mkdir -p /usr/share/prometheus/alertmanager
+
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 apt_dir="$tools_dir/.apt"
 for entry in "${pending[@]}"; do
@@ -92,6 +101,19 @@ for entry in "${pending[@]}"; do
     [ -x "$staging/root/usr/bin/$bin" ] || { echo "slokit: $bin missing from Debian $suite's packages" >&2; exit 1; }
     ln -s "../root/usr/bin/$bin" "$staging/bin/$bin"
   done
+  # Debian's Alertmanager reads its default notification templates from /usr/share/prometheus/alertmanager,
+  # a path built into the binary, and each release needs its own. The wrapper shows the release's own folder
+  # there in a private mount namespace (same pid, nothing changed outside it); the system keeps only an empty
+  # mount point.
+  rm "$staging/bin/prometheus-alertmanager"
+  cat >"$staging/bin/prometheus-alertmanager" <<'WRAP'
+#!/bin/sh
+here="$(cd "$(dirname "$0")/.." && pwd)"
+exec unshare --mount sh -c 'mount --bind "$1" /usr/share/prometheus/alertmanager && shift && exec "$@"' \
+  sh "$here/root/usr/share/prometheus/alertmanager" "$here/root/usr/bin/prometheus-alertmanager" "$@"
+WRAP
+  chmod +x "$staging/bin/prometheus-alertmanager"
+  echo "$layout" >"$staging/layout"
   rm -rf "$tools_dir/$name"
   mv "$staging" "$tools_dir/$name"
   rm -rf "$state"

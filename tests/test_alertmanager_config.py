@@ -273,7 +273,9 @@ def test_pagerduty_event_fields_render(render_template: Any) -> None:
     details = {k: render_template(v) for k, v in pd["details"].items()}
     assert details["service"] == "onboarding" and details["slo"] == "availability"
     assert details["severity"] == "page" and details["team"] == "growth"
-    assert "7.42%" in details["alerts"] and details["num_firing"] == "1"
+    (alert,) = [json.loads(line) for line in details["alerts"].splitlines()]  # quoted: no Alertmanager reparses it
+    assert alert.startswith("[firing] ") and "7.42%" in alert and alert.endswith("(rollback trigger)")
+    assert details["num_firing"] == "1"
     assert [render_template(link["href"]) for link in pd["links"]] == [
         ANNOTATIONS["runbook_url"], ANNOTATIONS["dashboard_url"]]
     assert render_template(pd["client_url"]) == ANNOTATIONS["dashboard_url"]

@@ -174,7 +174,15 @@ def test_a_port_in_use_is_a_clear_error() -> None:
 
 def test_a_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SLOKIT_ALERTMANAGER", str(tmp_path / "no-such-alertmanager"))
-    with pytest.raises(StackError, match=r"prometheus-alertmanager not found .*install-tools\.sh"):
+    with pytest.raises(StackError, match=r"SLOKIT_ALERTMANAGER=.*no-such-alertmanager is not an executable file"):
+        LocalStack(tmp_path, rule_files=[], alertmanager_config=tmp_path / "x", scrape={}).start()
+    # No tool set installed and nothing on PATH: the message says how to install them.
+    monkeypatch.delenv("SLOKIT_ALERTMANAGER")
+    monkeypatch.delenv("SLOKIT_PROMETHEUS", raising=False)
+    monkeypatch.delenv("SLOKIT_TOOLS", raising=False)
+    monkeypatch.setenv("SLOKIT_TOOLS_DIR", str(tmp_path / "no-tools"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    with pytest.raises(StackError, match=r"prometheus not found .*install-tools\.sh"):
         LocalStack(tmp_path, rule_files=[], alertmanager_config=tmp_path / "x", scrape={}).start()
     assert not list(tmp_path.iterdir())  # nothing was started or written
 

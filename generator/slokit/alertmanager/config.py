@@ -78,7 +78,13 @@ PAGERDUTY_DETAILS: Mapping[str, str] = {
     "slo": "{{ .CommonLabels.slo }}",
     "severity": "{{ .CommonLabels.severity }}",
     "team": "{{ .CommonLabels.team }}",
-    "alerts": "{{ range .Alerts }}[{{ .Status }}] {{ .Annotations.description }}" + _ROLLBACK + "\n{{ end }}",
+    # One double-quoted line per alert: Alertmanager 0.30 and newer parse each detail as YAML and keep the
+    # result when it is not a plain string ("[firing] ..." became ['firing'], "a: b" a map), so the text is
+    # quoted to stay whole on every release.
+    "alerts": (
+        '{{ range .Alerts }}{{ printf "%q" (printf "[%s] %s%s" .Status .Annotations.description '
+        '(or (and (eq .Labels.rollback "true") " (rollback trigger)") "")) }}\n{{ end }}'
+    ),
     "runbook_url": f"{{{{ {_FIRST}.Annotations.runbook_url }}}}",
     "dashboard_url": f"{{{{ {_FIRST}.Annotations.dashboard_url }}}}",
     "num_firing": "{{ .Alerts.Firing | len }}",
