@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from rules_helpers import counter, each_toolset, make_service, make_slo, promtool_test
 from slokit import series
 from slokit.rules.build import service_groups
+from slokit.spec import load_services
 from slokit.spec.model import HttpErrors, HttpLatency
 from slokit.spec.units import Duration
 
@@ -133,3 +135,60 @@ def test_quotes_and_backslashes_in_spec_values_are_escaped(tmp_path: Path) -> No
     checks = [{"expr": f"abs(sum({series.error_ratio(Duration.parse('5m'))}{SEL}) - 0.1) < bool 1e-9",
                "eval_time": "20m", "exp_samples": [{"labels": "{}", "value": 1}]}]
     promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": inputs, "promql_expr_test": checks}])
+
+
+def test_errors_hidden_by_a_scrape_gap_count_in_the_long_windows(tmp_path: Path) -> None:
+    """A 20-minute total outage while Prometheus misses every scrape (the counters keep counting): the first
+    scrapes after the gap carry every failed request, so the 6h window sees them and the 6h/30m tier pages at
+    once. (Summing recorded 5m rates lost them: no 5m rate spans the gap, and the 6h ratio read about 0.)"""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    # Minutes 0-340 healthy at 1000 req/min; 341-360 every request fails, unscraped; from 360 healthy again.
+    good = {"series": f'{COUNT}{{job="svc", http_response_status_code="200"}}',
+            "values": "0+1000x340 _x19 340000+1000x10"}
+    bad = {"series": f'{COUNT}{{job="svc", http_response_status_code="500"}}', "values": "0+0x340 _x19 20000+0x10"}
+    exact = 20000 / (340000 + 20000)  # the 6h window at minute 365 spans minutes 5-365
+    six_hours = series.error_ratio(Duration.parse("6h"))
+    checks = [
+        {"expr": f"abs(sum({six_hours}{SEL}) / {exact!r} - 1) < bool 0.01", "eval_time": "365m",
+         "exp_samples": [{"labels": "{}", "value": 1}]},
+        {"expr": alerts(alertname="SLOErrorBudgetBurn", long_window="6h"), "eval_time": "340m", "exp_samples": []},
+        {"expr": alerts(alertname="SLOErrorBudgetBurn", long_window="6h"), "eval_time": "362m",
+         "exp_samples": [{"labels": "{}", "value": 1}]},
+    ]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": [good, bad], "promql_expr_test": checks}])
+
+
+def test_long_tiers_fire_on_the_exact_window_without_lag(tmp_path: Path) -> None:
+    """5 % errors from minute 60 on: the 1d/2h ticket (above 1.5 %) crosses at minute 86 by the exact ratio
+    5 % x (k - 60) / k. Summed recorded 5m rates lagged the exact window by about 2.5 minutes."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    good = ok_series("200", [(60, 1000.0), (40, 950.0)])
+    bad = ok_series("500", [(60, 0.0), (40, 50.0)])
+    tier = alerts(alertname="SLOErrorBudgetBurn", long_window="1d")
+    checks = [{"expr": tier, "eval_time": "85m", "exp_samples": []},
+              {"expr": tier, "eval_time": "86m", "exp_samples": [{"labels": "{}", "value": 1}]}]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": [good, bad], "promql_expr_test": checks}])
+
+
+def test_the_slo_window_ratio_is_exact_at_a_five_minute_evaluation_interval(tmp_path: Path) -> None:
+    """Uneven traffic evaluated every 5m (the longest interval validate accepts): still the exact ratio."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    svc = replace(svc, evaluation_interval=Duration.parse("5m"))
+    good = ok_series("200", [(120, 5994.0), (60, 30.0)])
+    bad = ok_series("500", [(120, 6.0), (60, 30.0)])
+    exact = (120 * 6 + 60 * 30) / (120 * 6000 + 60 * 60)
+    checks = [{"expr": f"abs(sum({series.error_ratio(Duration.parse('30d'))}{SEL}) / {exact!r} - 1) < bool 1e-9",
+               "eval_time": "180m", "exp_samples": [{"labels": "{}", "value": 1}]},
+              {"expr": alerts(service="svc", severity="ticket"), "eval_time": "180m", "exp_samples": []}]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": [good, bad], "promql_expr_test": checks}],
+                  interval="5m")
+
+
+@pytest.mark.parametrize("interval", ["6m", "10m"])
+def test_validate_rejects_an_evaluation_interval_past_the_lookback(tmp_path: Path, interval: str) -> None:
+    spec = tmp_path / "svc.yaml"
+    spec.write_text(f"service: svc\nowner: team-a\nevaluation_interval: {interval}\nslos:\n  - name: avail\n"
+                    '    objective: 99.5\n    sli:\n      http_errors: {status: "5.."}\n', encoding="utf-8")
+    result = load_services([spec])
+    assert [(d.loc.line, d.loc.col, d.path) for d in result.errors] == [(3, 22, "evaluation_interval")]
+    assert f"must be at most 5m, got {interval}: a recorded series is read back" in result.errors[0].message

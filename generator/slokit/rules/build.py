@@ -10,12 +10,13 @@ Per SLO there are two groups:
   slowly and these rules read the most samples, so they run half as often; 2m stays well inside the 5m
   lookback of instant queries, so dashboards never see a gap.
 
-Windows up to 1h are computed from the raw series with ``rate()`` (the page tiers need minute-exact
-arithmetic). Longer windows, including the SLO window, sum the recorded 5m rates: ``sum_over_time`` of
-bad rates over ``sum_over_time`` of total rates is the ratio of summed events (exact under uneven traffic,
-unlike an average of ratios) and reads one recorded sample per minute instead of raw high-cardinality
-series over days. A ratio is ``bad / total >= 0``: with no traffic the division is 0/0 = NaN and the
-filter drops it, so a quiet window has no ratio sample (no burn, no alert) instead of a NaN.
+Every window's ratio is ``rate()`` of the raw counters over that window: the ratio of the events the
+counters counted in it, exact under uneven traffic, with no lag, for any evaluation interval, and across
+scrape gaps shorter than the window (the first scrape after a gap carries every event the gap hid; a sum of
+recorded short-window rates would lose them, and lag the exact window by half its base window). The price
+is reading raw samples over the long windows at every evaluation, as Sloth does for its alert windows.
+A ratio is ``bad / total >= 0``: with no traffic the division is 0/0 = NaN and the filter drops it, so a
+quiet window has no ratio sample (no burn, no alert) instead of a NaN.
 """
 
 from __future__ import annotations
@@ -38,9 +39,8 @@ Group = dict[str, Any]
 
 SLI_INTERVAL = Duration.parse("1m")
 PERIOD_INTERVAL = Duration.parse("2m")
-#: Windows computed from the raw series; every longer one is summed from the recorded 5m rates.
+#: Window of the recorded bad and total rates (dashboards read them; the 5m ratio divides them).
 BASE_WINDOW = Duration.parse("5m")
-RAW_WINDOWS: tuple[Duration, ...] = (BASE_WINDOW, Duration.parse("30m"), Duration.parse("1h"))
 #: Window of the current burn rate.
 BURN_RATE_WINDOW = Duration.parse("1h")
 
@@ -75,19 +75,8 @@ def ratio_windows(slo: SLO) -> tuple[Duration, ...]:
     return tuple(w for w in ALERT_WINDOWS if w <= slo.window)
 
 
-def is_raw_window(slo: SLO, window: Duration) -> bool:
-    """Whether the ratio over ``window`` reads the raw series (else it sums the recorded 5m rates)."""
-    return window in RAW_WINDOWS and window in ratio_windows(slo)
-
-
 def _record(name: str, expr: str, labels: Mapping[str, str]) -> Rule:
     return {"record": name, "expr": expr, "labels": dict(labels)}
-
-
-def _summed_ratio(service: Service, slo: SLO, window: Duration) -> str:
-    bad = f"sum_over_time({recorded(_bad_name(BASE_WINDOW), service, slo)}[{_text(window)}])"
-    total = f"sum_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(window)}])"
-    return f"{bad}\n/\n{total}\n>= 0"
 
 
 def _window_ratio(service: Service, slo: SLO, window: Duration) -> str:
@@ -95,9 +84,7 @@ def _window_ratio(service: Service, slo: SLO, window: Duration) -> str:
         b = recorded(_bad_name(BASE_WINDOW), service, slo)
         t = recorded(_total_name(BASE_WINDOW), service, slo)
         return f"{b} / {t} >= 0"
-    if is_raw_window(slo, window):
-        return raw_ratio(service, slo, window)
-    return _summed_ratio(service, slo, window)
+    return raw_ratio(service, slo, window)
 
 
 def raw_ratio(service: Service, slo: SLO, window: Duration) -> str:
@@ -132,7 +119,7 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
         runbook_url=links.runbook_url(service, slo),
     )
     period = [] if slo.window in ratio_windows(slo) else [
-        _record(_ratio_name(slo.window), _summed_ratio(service, slo, slo.window), labels)
+        _record(_ratio_name(slo.window), raw_ratio(service, slo, slo.window), labels)
     ]
     period += [
         _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
@@ -183,8 +170,8 @@ def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     expr = f"{long_r} > {thr}\nand\n{short_r} > {thr}"
     guard = ""
     if slo.min_events > 0:
-        events = f"avg_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(t.tier.long)}])"
-        expr += f"\nand\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
+        _, events = sli_queries(service, slo, t.tier.long)
+        expr += f"\nand on ()\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
         guard = f" Only alerts with at least {slo.min_events} events in {_text(t.tier.long)}."
     description = (
         f"{{{{ $value | humanizePercentage }}}} of events were bad over the last {_text(t.tier.long)} (and over "

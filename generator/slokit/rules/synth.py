@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,12 @@ class Synthesis:
     """For each event kind, the series (label sets) one event of that kind increments by one."""
 
     series: Mapping[str, tuple[Labels, ...]]
+    #: The series the SLI's total query reads, and those its bad query reads (or its good query, with
+    #: ``part_is_good``); bucket series carry their ``le``. rate() extrapolates each series on its own, so
+    #: the tests' arithmetic must know the series, not only the event kinds.
+    total: tuple[Labels, ...]
+    part: tuple[Labels, ...]
+    part_is_good: bool = False
     histogram: Histogram | None = None
     #: Extra label set per event kind for histogram series (``le`` is added per bucket).
     bucket_series: Mapping[str, Labels] = field(default_factory=dict)
@@ -102,11 +108,27 @@ def http(service: Service, slo: SLO, slow_above: float | None) -> Synthesis:
         bucket_of[SLOW] = bucket_index(bounds, slow_above)
     status = {GOOD: good_status, BAD: bad_status, SLOW: good_status}
     labels = {kind: {**base, m.status_label: s} for kind, s in status.items()}
+    counts = {kind: {"__name__": m.duration_count, **lab} for kind, lab in labels.items()}
+    buckets = {kind: {"__name__": m.duration_bucket, **lab} for kind, lab in labels.items()}
+    part: tuple[Labels, ...] = (counts[BAD],)
+    if isinstance(sli, HttpLatency):  # good = the threshold's bucket of every series
+        le = _le(bounds[bucket_of[BAD] - 1])
+        part = _distinct({**lab, "le": le} for lab in buckets.values())
     return Synthesis(
-        series={kind: ({"__name__": m.duration_count, **lab},) for kind, lab in labels.items()},
+        series={kind: (lab,) for kind, lab in counts.items()},
+        total=_distinct(counts.values()),
+        part=part,
+        part_is_good=isinstance(sli, HttpLatency),
         histogram=Histogram(bounds, bucket_of),
-        bucket_series={kind: {"__name__": m.duration_bucket, **lab} for kind, lab in labels.items()},
+        bucket_series=buckets,
     )
+
+
+def _distinct(label_sets: Iterable[Labels]) -> tuple[Labels, ...]:
+    out: dict[str, Labels] = {}
+    for labels in label_sets:
+        out.setdefault(json.dumps(labels, sort_keys=True), labels)
+    return tuple(out.values())
 
 
 def cache(service: Service, slo: SLO) -> Synthesis:
@@ -115,7 +137,8 @@ def cache(service: Service, slo: SLO) -> Synthesis:
     m = service.metrics
     base: Labels = {"__name__": m.cache_lookups_total, **service.selector, m.cache_label: sli.cache}
     hit = {**base, m.outcome_label: CACHE_HIT}
-    return Synthesis(series={GOOD: (hit,), BAD: ({**base, m.outcome_label: CACHE_MISS},), SLOW: (hit,)})
+    miss = {**base, m.outcome_label: CACHE_MISS}
+    return Synthesis(series={GOOD: (hit,), BAD: (miss,), SLOW: (hit,)}, total=(hit, miss), part=(miss,))
 
 
 # --- generic ratio SLI ------------------------------------------------------------------------------------
@@ -226,9 +249,11 @@ def ratio(slo: SLO) -> Synthesis | None:
     # itself one of the total's, the total's series too; the other kind increments the total's series only.
     named = (part,) if matches(part, total_m) else (part, total)
     other = (total,)
+    roles: dict[str, Any] = {"total": _distinct([total, *[s for s in named if matches(s, total_m)]]),
+                             "part": (part,), "part_is_good": sli.bad is None}
     if sli.bad is not None:
-        return Synthesis(series={BAD: named, GOOD: other, SLOW: other})
-    return Synthesis(series={GOOD: named, BAD: other, SLOW: other})
+        return Synthesis(series={BAD: named, GOOD: other, SLOW: other}, **roles)
+    return Synthesis(series={GOOD: named, BAD: other, SLOW: other}, **roles)
 
 
 def synthesize(service: Service, slo: SLO, slow_above: float | None = None) -> Synthesis | None:

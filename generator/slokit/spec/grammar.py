@@ -191,8 +191,11 @@ SERVICE = Obj(
             description="Alert routing by severity.",
             fields={"page": Field(RECEIVER), "ticket": Field(RECEIVER)},
         )),
-        "evaluation_interval": Field(DurationNode("evaluation interval of every generated rule group "
-                                                  "(default: chosen per group)", positive=True)),
+        "evaluation_interval": Field(DurationNode(
+            "evaluation interval of every generated rule group (default: chosen per group)", positive=True,
+            maximum=Duration.parse("5m"),
+            maximum_why="a recorded series is read back through Prometheus' 5m lookback, so with a longer "
+                        "interval dashboards and the SLO-window rules would see it vanish between evaluations")),
         "metrics_preset": Field(Choice(tuple(semconv.PRESETS), "metric names the middleware uses"),
                                 default="otel"),
         "buckets": Field(ListOf(DurationNode("bucket bound, e.g. 300ms", positive=True),

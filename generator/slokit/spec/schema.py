@@ -183,6 +183,8 @@ class DurationNode(Node):
     positive: bool = False
     minimum: Duration | None = None
     maximum: Duration | None = None
+    #: Why the maximum holds, added to its message.
+    maximum_why: str = ""
 
     def check(self, value: Any, pos: Pos, path: str, ctx: Ctx) -> Any:
         if not isinstance(value, str):
@@ -198,7 +200,8 @@ class DurationNode(Node):
         if self.minimum is not None and d < self.minimum:
             return ctx.error(pos, path, f"must be at least {self.minimum}, got {d}")
         if self.maximum is not None and d > self.maximum:
-            return ctx.error(pos, path, f"must be at most {self.maximum}, got {d}")
+            why = f": {self.maximum_why}" if self.maximum_why else ""
+            return ctx.error(pos, path, f"must be at most {self.maximum}, got {d}{why}")
         return d
 
     def schema(self) -> JSON:
