@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import tempfile
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules_helpers import d, make_service
-from slokit import catalog
+from slokit import catalog, toolchain
 from slokit.pipeline import Options
 from slokit.rules.render import emit_rules
 from slokit.spec.model import SLO, CacheMisses, Guardrail, HttpErrors, HttpLatency, RatioQueries
@@ -54,3 +59,33 @@ def test_any_slo_gets_rules_and_tests(sli: object, objective: str, window: str, 
         for t in tests["tests"]:
             for check in t["promql_expr_test"]:
                 assert int(check["eval_time"].removesuffix("m")) >= 0
+
+
+# Specs drawn at random are generated once, then their promtool tests run on every tool set: the generated
+# assertions must hold on Prometheus 2.x and 3.x alike. Few examples (each costs a promtool run per tool set
+# and file), several SLOs each; SLOKIT_SPEC_EXAMPLES raises the count for a longer hunt.
+SLO_DRAWS = st.builds(
+    lambda sli, objective, window, guards, burn, min_events: (sli, objective, window, guards, burn, min_events),
+    SLIS, OBJECTIVES, WINDOWS, GUARDS, st.booleans(), st.sampled_from([0, 10, 5000]))
+
+
+@settings(max_examples=int(os.environ.get("SLOKIT_SPEC_EXAMPLES", "4")), deadline=None)
+@given(draws=st.lists(SLO_DRAWS, min_size=1, max_size=3))
+def test_any_specs_generated_tests_pass_on_every_tool_set(draws: list[tuple[Any, ...]]) -> None:
+    slos = tuple(SLO(name=f"s{i}", objective=Fraction(objective) / 100, window=d(window), sli=sli, alerts=tuple(guards),
+                     burn_rate=burn, min_events=min_events)
+                 for i, (sli, objective, window, guards, burn, min_events) in enumerate(draws))
+    service = make_service(*slos)
+    files = emit_rules([service], Options())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for name, text in files.items():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            (out / name).write_text(text, encoding="utf-8")
+        for ts in toolchain.toolsets():
+            promtool = toolchain.installed_dir(ts)
+            assert promtool is not None, f"tool set {ts.name} is not installed (make test installs it)"
+            for name in ("alerts/svc.rules.test.yml", "alerts/svc.rules.steady.test.yml"):
+                proc = subprocess.run([str(promtool / "promtool"), "test", "rules", str(out / name)],
+                                      capture_output=True, text=True, timeout=600, check=False)
+                assert proc.returncode == 0, f"{ts.name} {name}:\n{proc.stdout}{proc.stderr}"

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from slokit import __version__, pipeline
+from slokit import __version__, pipeline, toolchain
 from slokit.checks import ToolMissing, run_checks
 from slokit.push_cli import push_command
 from slokit.runbooks.site import runbooks_command
@@ -114,6 +114,7 @@ def check(paths: tuple[str, ...], out_dir: str) -> None:
     except ToolMissing as exc:
         click.echo(f"slokit check: {exc}", err=True)
         sys.exit(EXIT_SPEC)
+    click.echo(f"using {toolchain.describe()}")
     failed = 0
     for r in results:
         status = "ok" if r.ok else ("WARN" if r.level == "warning" else "FAIL")

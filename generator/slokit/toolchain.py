@@ -118,3 +118,12 @@ def path(tool: str) -> str:
         raise ToolMissing(f"{tool} not found (no tool set installed, not on PATH): {INSTALL_HINT}")
     return found
 
+
+
+def describe() -> str:
+    """Which tools are in force, for the head of ``slokit check``'s report (CI logs should say what ran)."""
+    overrides = [f"{var}={os.environ[var]}" for var in TOOLS.values() if os.environ.get(var)]
+    ts = selected()
+    base = (f"tool set {ts.name} (Prometheus {ts.prometheus}, Alertmanager {ts.alertmanager})" if ts is not None
+            else "promtool and amtool from PATH")
+    return "; ".join([base, *overrides])
