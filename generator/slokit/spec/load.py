@@ -125,11 +125,27 @@ def load_services(paths: Iterable[str | Path]) -> LoadResult:
     return LoadResult(tuple(services) if ok else (), tuple(diagnostics), tuple(map(str, files)))
 
 
-def load_or_raise(paths: Iterable[str | Path]) -> tuple[Service, ...]:
-    result = load_services(paths)
+def load_or_raise(paths: str | Path | Iterable[str | Path]) -> tuple[Service, ...]:
+    """The services of the spec files under ``paths`` (one path or several); ``SpecError`` on any error.
+
+    A single ``str`` is one path, never a sequence of characters.
+    """
+    result = load_services([paths] if isinstance(paths, str | Path) else paths)
     if not result.ok:
         raise SpecError(result.errors)
     return result.services
+
+
+def load_service(path: str | Path) -> Service:
+    """The one service of the spec file ``path``: what the middleware's ``service=`` takes.
+
+    ``SpecError`` when the file has an error, ``UsageError`` when the path is missing or holds more than
+    one service (a folder of specs).
+    """
+    services = load_or_raise(path)
+    if len(services) != 1:
+        raise UsageError(f"{path}: holds {len(services)} services; name the spec file of one service")
+    return services[0]
 
 
 def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic]]:
@@ -164,6 +180,41 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic]]:
     return (service if not any(d.level == "error" for d in builder.diags) else None), builder.diags
 
 
+@dataclass(frozen=True)
+class _Buckets:
+    """The duration histogram's bucket bounds the SLIs can rely on: the spec's ``buckets:`` or the defaults.
+
+    Without ``buckets:`` the service's middleware is assumed to run with its default buckets, so a latency
+    threshold elsewhere would read a bucket that does not exist and the SLO would never get data.
+    """
+
+    bounds: tuple[Duration, ...]
+    explicit: bool
+
+    @classmethod
+    def of(cls, given: list[Duration] | None) -> _Buckets:
+        if given is None:
+            return cls(tuple(Duration.of_seconds(b) for b in semconv.DEFAULT_BUCKETS), False)
+        return cls(tuple(sorted(set(given))), True)
+
+    def problem(self, value: Duration) -> str | None:
+        """Why ``value`` is not a bucket bound (naming the nearest ones), or None when it is one."""
+        if value in self.bounds:
+            return None
+        below = [b for b in self.bounds if b < value][-1:]
+        above = [b for b in self.bounds if b > value][:1]
+        nearest = " and ".join(b.human for b in [*below, *above])
+        whose = "one of the spec's buckets" if self.explicit else "one of the middleware's default buckets"
+        return f"{value.human} is not {whose} (nearest: {nearest})"
+
+    @property
+    def fix(self) -> str:
+        if self.explicit:
+            return "pick one of the buckets, or add it to buckets: and to the middleware's buckets="
+        return ("pick one of the default buckets, or add buckets: to the spec listing the buckets the service's "
+                "middleware is configured with (its buckets=, or service= this spec)")
+
+
 def _present(values: dict[str, Any]) -> dict[str, Any]:
     """Fields given in the file, without the ones that failed (there are none once checks passed)."""
     return {k: v for k, v in values.items() if v is not INVALID and v is not None}
@@ -182,29 +233,24 @@ class _Builder:
     def service(self, v: dict[str, Any]) -> Service:
         v = _present(v)
         raw_slos: PosList = self.raw["slos"]
-        explicit_buckets: list[Duration] | None = v.get("buckets")
+        buckets = _Buckets.of(v.get("buckets"))
         slos: list[SLO] = []
         names: dict[str, int] = {}
         for i, slo_values in enumerate(v["slos"]):
             raw_slo: PosDict = raw_slos[i]
-            slo = self.slo(slo_values, raw_slo, f"slos[{i}]", explicit_buckets)
+            slo = self.slo(slo_values, raw_slo, f"slos[{i}]", buckets)
             if slo.name in names:
                 self.error(raw_slo.value_pos["name"], f"slos[{i}].name",
                            f"SLO name {slo.name!r} is already used by slos[{names[slo.name]}]")
             names.setdefault(slo.name, i)
             slos.append(slo)
-        thresholds = [s.sli.threshold.seconds for s in slos if isinstance(s.sli, HttpLatency)]
-        levels = [g.latency.seconds for s in slos for g in s.alerts if g.latency is not None]
-        if explicit_buckets is not None:
-            buckets = tuple(sorted({round(b.seconds, 9) for b in explicit_buckets}))
-        else:
-            buckets = semconv.buckets_with([*thresholds, *levels])
+        largest = buckets.bounds[-1]
         for i, slo in enumerate(slos):
             for j, g in enumerate(slo.alerts):
-                if g.latency is not None and g.latency.seconds >= max(buckets):
+                if g.latency is not None and g.latency >= largest:
                     self.diags.append(Diagnostic(
                         g.loc, f"slos[{i}].alerts[{j}].{g.key}",
-                        f"{g.latency} is not below the largest bucket bound ({Duration.of_seconds(max(buckets))}): "
+                        f"{g.latency.human} is not below the largest bucket bound ({largest.human}): "
                         "histogram_quantile never returns more than that, so this alert can never fire; "
                         "add a larger bucket (buckets:) or lower the level", "warning"))
         routing = self.routing(v.get("routing", {}), slos)
@@ -214,7 +260,7 @@ class _Builder:
             owner=v["owner"],
             slos=tuple(slos),
             metrics=semconv.PRESETS[v["metrics_preset"]],
-            buckets=buckets,
+            buckets=tuple(b.seconds for b in buckets.bounds),
             description=v.get("description", ""),
             labels=MappingProxyType(v.get("labels", {})),
             selector=MappingProxyType(v.get("selector", {})),
@@ -227,7 +273,7 @@ class _Builder:
             loc=self.at(self.raw.value_pos["service"]),
         )
 
-    def slo(self, v: dict[str, Any], raw: PosDict, path: str, buckets: list[Duration] | None) -> SLO:
+    def slo(self, v: dict[str, Any], raw: PosDict, path: str, buckets: _Buckets) -> SLO:
         v = _present(v)
         sli = self.sli(v["sli"], raw["sli"], join(path, "sli"), buckets)
         window: Duration = v["window"]
@@ -257,18 +303,17 @@ class _Builder:
             self.error(raw.pos, path, "no burn-rate tier can fire for this objective and window", "warning")
         return slo
 
-    def sli(self, v: dict[str, Any], raw: PosDict, path: str, buckets: list[Duration] | None) -> SLI:
+    def sli(self, v: dict[str, Any], raw: PosDict, path: str, buckets: _Buckets) -> SLI:
         (kind, values), = _present(v).items()
         values = _present(values)
         if kind == "http_errors":
             return HttpErrors(values["status"], values.get("route"), values.get("method"))
         if kind == "http_latency":
             threshold: Duration = values["threshold"]
-            if buckets is not None and threshold not in buckets:
+            if (problem := buckets.problem(threshold)) is not None:
                 self.error(raw[kind].value_pos["threshold"], join(path, f"{kind}.threshold"),
-                           f"{threshold} is not one of the service's buckets "
-                           f"({', '.join(map(str, sorted(buckets)))}); the SLI counts requests from the "
-                           "bucket whose bound equals the threshold")
+                           f"{problem}: the SLI counts good requests from the bucket whose bound equals the "
+                           f"threshold, so without that bucket it gets no data; {buckets.fix}")
             return HttpLatency(threshold, values.get("route"), values.get("method"))
         if kind == "cache_misses":
             return CacheMisses(values["cache"])
@@ -281,7 +326,7 @@ class _Builder:
         return RatioQueries(queries["total"], queries.get("bad"), queries.get("good"))
 
     def guardrail(self, v: dict[str, Any], raw: PosDict, path: str, sli: SLI, window: Duration,
-                  buckets: list[Duration] | None) -> Guardrail:
+                  buckets: _Buckets) -> Guardrail:
         v = _present(v)
         for_: Duration = v["for"]
         if for_ >= window:
@@ -304,10 +349,10 @@ class _Builder:
                        f"{key} needs an HTTP SLI (http_errors or http_latency): it reads the request duration "
                        f"histogram, and this SLO's SLI is {sli.kind}")
         latency: Duration = v[key]
-        if buckets is not None and latency not in buckets:
+        if (problem := buckets.problem(latency)) is not None:
             self.error(raw.value_pos[key], join(path, key),
-                       f"{latency} is not one of the service's buckets: the quantile is interpolated between "
-                       "bucket bounds, so the alert fires late or early", "warning")
+                       f"{problem}: the quantile is interpolated between bucket bounds, so the alert would fire "
+                       f"late or early; {buckets.fix}")
         quantile = Fraction(int(digits), 10 ** len(digits))
         return Guardrail("quantile_above", key, quantile=quantile, latency=latency, **common)
 

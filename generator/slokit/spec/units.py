@@ -61,6 +61,19 @@ class Duration:
                 parts.append(f"{n}{unit}")
         return "".join(parts)
 
+    @property
+    def human(self) -> str:
+        """The form people read: ``2.5s`` where Prometheus writes ``2s500ms``; otherwise as ``str()``.
+
+        Generated PromQL and ``for:`` keep ``str()``, which every Prometheus parses.
+        """
+        whole, ms = divmod(self.ms, 1000)
+        if not whole or not ms:
+            return str(self)
+        prefix = str(Duration(whole // 60 * 60 * 1000)) if whole >= 60 else ""
+        seconds = f"{whole % 60}.{ms:03d}".rstrip("0")
+        return f"{prefix}{seconds}s"
+
 
 def parse_ratio(value: object, *, what: str = "ratio") -> Fraction:
     """A ratio written ``1%``, ``0.5 %`` or as a fraction below 1 (``0.01``); returned as an exact Fraction."""
