@@ -31,7 +31,12 @@ CASES: dict[str, str] = {
     "empty_slos": "service: pay\nowner: team-a\nslos: []\n",
     "objective_120": BASE.replace("99.9", "120"),
     "objective_zero": BASE.replace("99.9", "0"),
+    "objective_999": BASE.replace("99.9", "999"),
+    "objective_9995_text": BASE.replace("99.9", '"9995%"'),
+    "objective_100": BASE.replace("99.9", "100"),
+    "objective_100_no_burn_rate": BASE.replace("99.9", "100") + "    burn_rate: false\n",
     "objective_text": BASE.replace("99.9", "high"),
+    "objective_quoted_number": BASE.replace("99.9", '"99.9"'),
     "objective_bool": BASE.replace("99.9", "yes"),
     "window_words": BASE + "    window: 30 days\n",
     "window_too_short": BASE + "    window: 1h\n",
@@ -262,6 +267,19 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "route_convertor": [
         "spec.yaml:7:43: slos[0].sli.http_errors.route: the middleware records Starlette and FastAPI parameters without their convertor (the router's path_format): write /files/{rest}",
+    ],
+    "objective_100": [
+        'spec.yaml:5:16: slos[0].objective: warning: 100 % leaves no error budget: burn-rate alerts are not generated (guardrails, recording rules and dashboards are); set burn_rate: false to say so, or lower the objective',
+    ],
+    "objective_100_no_burn_rate": [],
+    "objective_999": [
+        'spec.yaml:5:16: slos[0].objective: must be between 0 and 100 (exclusive of 0), got 999 (did you mean 99.9?)',
+    ],
+    "objective_9995_text": [
+        "spec.yaml:5:16: slos[0].objective: must be between 0 and 100 (exclusive of 0), got '9995%' (did you mean 99.95?)",
+    ],
+    "objective_quoted_number": [
+        *NO_ROUTING,
     ],
 }
 

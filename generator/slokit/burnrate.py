@@ -63,6 +63,9 @@ def plan(slo: SLO, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> tuple[list[Active
     dropped: list[DroppedTier] = []
     if not slo.burn_rate:
         return active, dropped
+    if not slo.has_budget:
+        reason = "objective 100 % leaves no error budget to burn"
+        return active, [DroppedTier(t, f"{t.severity} tier {t.long}/{t.short}: {reason}") for t in tiers]
     for tier in tiers:
         f = factor(tier, slo.window)
         threshold = f * slo.error_budget

@@ -117,7 +117,7 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
         _record(_bad_name(BASE_WINDOW), f"({bad} or vector(0))\nand on ()\n{total_5m}", labels),
     ]
     fast += [_record(_ratio_name(w), _window_ratio(service, slo, w), labels) for w in ratio_windows(slo)]
-    if slo.window > BURN_RATE_WINDOW:
+    if slo.window > BURN_RATE_WINDOW and slo.has_budget:
         burn = f"{recorded(_ratio_name(BURN_RATE_WINDOW), service, slo)} / {budget}"
         fast.append(_record(series.BURN_RATE, burn, labels))
 
@@ -134,9 +134,12 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
     period = [] if slo.window in ratio_windows(slo) else [
         _record(_ratio_name(slo.window), _summed_ratio(service, slo, slo.window), labels)
     ]
+    if slo.has_budget:  # with no budget (objective 100 %) both would divide by zero
+        period += [
+            _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
+            _record(series.BUDGET_REMAINING, f"1 - {period_ratio} / {budget}", labels),
+        ]
     period += [
-        _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
-        _record(series.BUDGET_REMAINING, f"1 - {period_ratio} / {budget}", labels),
         _record(series.OBJECTIVE, f"vector({format_number(slo.objective)})", labels),
         _record(series.ERROR_BUDGET, f"vector({budget})", labels),
         _record(series.WINDOW_DAYS, f"vector({format_number(Fraction(slo.window.ms, 86_400_000))})", labels),

@@ -49,9 +49,15 @@ def _round_minutes(ms: Fraction | float) -> Duration:
     return Duration(minutes * _MINUTE_MS) if minutes else Duration(round(ms))
 
 
+def budget_text(slo: SLO) -> str:
+    """The error budget as a share of events; "none" for an objective of 100 %, never "0%"."""
+    return format_percent(slo.error_budget) if slo.has_budget else "none (objective 100 %)"
+
+
 def exhaustion_at(slo: SLO, bad_ratio: Fraction) -> Duration | None:
-    """How long the SLO window's budget lasts when ``bad_ratio`` of events fail (None: it outlasts the window)."""
-    if bad_ratio <= slo.error_budget:
+    """How long the SLO window's budget lasts when ``bad_ratio`` of events fail (None: it outlasts the window,
+    or there is no budget to last)."""
+    if bad_ratio <= slo.error_budget or not slo.has_budget:
         return None
     return _round_minutes(slo.window.ms * slo.error_budget / bad_ratio)
 
@@ -120,6 +126,8 @@ def ratio_now(service: Service, slo: SLO, window: Duration) -> str:
 
 
 def _gone_text(slo: SLO, bad_ratio: Fraction) -> str:
+    if not slo.has_budget:
+        return "no error budget (objective 100 %): the first bad event misses the SLO"
     gone = exhaustion_at(slo, bad_ratio)
     return span(gone) if gone is not None else f"more than the {slo.window} window (below the budget rate)"
 
@@ -214,6 +222,9 @@ def _impact(service: Service, slo: SLO) -> str:
                 "higher latency and more load on the backend")
     else:
         what = "Bad events of this SLI reach users"
+    if not slo.has_budget:
+        return (f"{what}. The objective is 100 %, so there is no error budget: every bad event misses the SLO "
+                f"for the {slo.window} window, and risky changes should wait until it recovers.")
     return (f"{what}. Every bad event spends error budget; once the {slo.window} budget "
             f"({format_percent(slo.error_budget)} of events) is gone, the SLO is missed and risky changes "
             "should wait until it recovers.")
@@ -297,8 +308,8 @@ def _slo_context(service: Service, slo: SLO) -> dict[str, object]:
         "service": service,
         "slo": slo,
         "objective": format_percent(slo.objective),
-        "budget": format_percent(slo.error_budget),
-        "budget_time": span(_round_minutes(slo.window.ms * slo.error_budget)),
+        "budget": budget_text(slo),
+        "budget_time": span(_round_minutes(slo.window.ms * slo.error_budget)) if slo.has_budget else None,
         "bad_words": bad_words,
         "total_words": total_words,
         "sample": queries.RANGE,
@@ -329,7 +340,7 @@ def service_page(service: Service) -> str:
         {
             "slo": slo,
             "objective": format_percent(slo.objective),
-            "budget": format_percent(slo.error_budget),
+            "budget": budget_text(slo),
             "alerts": alert_views(service, slo),
         }
         for slo in service.slos

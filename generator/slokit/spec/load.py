@@ -297,6 +297,12 @@ class _Builder:
             loc=self.at(raw.pos),
         )
         active, dropped_tiers = burnrate.plan(slo)
+        if slo.burn_rate and not slo.has_budget:
+            self.error(raw.value_pos["objective"], join(path, "objective"),
+                       "100 % leaves no error budget: burn-rate alerts are not generated (guardrails, recording "
+                       "rules and dashboards are); set burn_rate: false to say so, or lower the objective",
+                       "warning")
+            return slo
         for dropped in dropped_tiers:
             self.error(raw.pos, path, f"burn-rate {dropped.reason}; it is left out", "warning")
         if slo.burn_rate and not active:
