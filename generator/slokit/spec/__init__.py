@@ -9,8 +9,10 @@ from slokit.spec.load import (
     load_or_raise,
     load_service,
     load_services,
+    with_diagnostics,
 )
 
 __all__ = [
     "Diagnostic", "LoadResult", "SpecError", "UsageError", "discover", "load_or_raise", "load_service", "load_services",
+    "with_diagnostics",
 ]

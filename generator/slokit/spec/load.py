@@ -56,10 +56,26 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class QueryRef:
+    """A PromQL query written in a spec, as written, for a parser to check (``slokit.promql_check``).
+
+    ``loc`` is where the query's first character stands when ``exact`` (a one-line scalar), else where its
+    YAML value starts; ``path`` is the field (``slos[0].sli.ratio.bad``).
+    """
+
+    loc: Location
+    path: str
+    text: str
+    exact: bool
+
+
+@dataclass(frozen=True)
 class LoadResult:
     services: tuple[Service, ...]
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[str, ...]
+    #: Every PromQL query of the specs, for the parser the command line runs (loading runs no tool).
+    queries: tuple[QueryRef, ...] = ()
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -108,10 +124,12 @@ def load_services(paths: Iterable[str | Path]) -> LoadResult:
     files = discover(paths)
     diagnostics: list[Diagnostic] = []
     services: list[Service] = []
+    queries: list[QueryRef] = []
     seen: dict[str, str] = {}
     for file in files:
-        service, diags = _load_file(file)
+        service, diags, file_queries = _load_file(file)
         diagnostics.extend(diags)
+        queries.extend(file_queries)
         if service is None:
             continue
         if service.name in seen:
@@ -120,9 +138,16 @@ def load_services(paths: Iterable[str | Path]) -> LoadResult:
             continue
         seen[service.name] = service.source
         services.append(service)
-    diagnostics.sort(key=lambda d: (d.loc.file, d.loc.line, d.loc.col, d.level != "error"))
+    return with_diagnostics(LoadResult(tuple(services), (), tuple(map(str, files)), tuple(queries)), diagnostics)
+
+
+def with_diagnostics(result: LoadResult, extra: Iterable[Diagnostic]) -> LoadResult:
+    """``result`` with ``extra`` diagnostics (from a later check, such as parsing PromQL) in file order;
+    no services once any diagnostic is an error, so that nothing is generated from a broken spec."""
+    diagnostics = sorted([*result.diagnostics, *extra],
+                         key=lambda d: (d.loc.file, d.loc.line, d.loc.col, d.level != "error"))
     ok = not any(d.level == "error" for d in diagnostics)
-    return LoadResult(tuple(services) if ok else (), tuple(diagnostics), tuple(map(str, files)))
+    return LoadResult(result.services if ok else (), tuple(diagnostics), result.files, result.queries)
 
 
 def load_or_raise(paths: str | Path | Iterable[str | Path]) -> tuple[Service, ...]:
@@ -148,7 +173,7 @@ def load_service(path: str | Path) -> Service:
     return services[0]
 
 
-def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic]]:
+def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic], list[QueryRef]]:
     name = str(file)
 
     def at(pos: Pos) -> Location:
@@ -157,27 +182,28 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic]]:
     try:
         raw_bytes = file.read_bytes()
     except OSError as exc:
-        return None, [Diagnostic(Location(name, 1, 1), "", f"cannot read file: {exc.strerror}")]
+        return None, [Diagnostic(Location(name, 1, 1), "", f"cannot read file: {exc.strerror}")], []
     if len(raw_bytes) > MAX_FILE_BYTES:
-        return None, [Diagnostic(Location(name, 1, 1), "", "file is larger than 1 MiB; is this an SLO spec?")]
+        return None, [Diagnostic(Location(name, 1, 1), "", "file is larger than 1 MiB; is this an SLO spec?")], []
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")]
+        return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")], []
     doc = load_yaml(text, name)
     diags = [Diagnostic(at(p.pos), "", p.message) for p in doc.problems]
     if doc.data is None and not diags:
         diags.append(Diagnostic(Location(name, 1, 1), "", "file is empty: expected a service spec"))
     if doc.data is None:
-        return None, diags
+        return None, diags, []
     ctx = Ctx()
     checked = grammar.SERVICE.check(doc.data, (1, 1), "", ctx)
     diags.extend(Diagnostic(at(p.pos), p.path, p.message) for p in ctx.problems)
     if diags:
-        return None, diags
-    builder = _Builder(name, doc.data, at)
+        return None, diags, []
+    builder = _Builder(name, doc.data, at, text.splitlines())
     service = builder.service(checked)
-    return (service if not any(d.level == "error" for d in builder.diags) else None), builder.diags
+    ok = not any(d.level == "error" for d in builder.diags)
+    return (service if ok else None), builder.diags, builder.queries
 
 
 @dataclass(frozen=True)
@@ -223,9 +249,21 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
 class _Builder:
     """Turns checked values into model objects and runs the checks that span several fields."""
 
-    def __init__(self, file: str, raw: PosDict, at: Any) -> None:
-        self.file, self.raw, self.at = file, raw, at
+    def __init__(self, file: str, raw: PosDict, at: Any, lines: list[str]) -> None:
+        self.file, self.raw, self.at, self.lines = file, raw, at, lines
         self.diags: list[Diagnostic] = []
+        self.queries: list[QueryRef] = []
+
+    def query(self, pos: Pos, path: str, text: str) -> None:
+        """Note a PromQL query; where it is a one-line scalar, at its first character (after a quote)."""
+        line, col = pos
+        rest = self.lines[line - 1][col - 1:] if line <= len(self.lines) else ""
+        if "\n" not in text and rest.startswith(text):
+            self.queries.append(QueryRef(self.at(pos), path, text, True))
+        elif "\n" not in text and rest[:1] in ("'", '"') and rest[1:].startswith(text):
+            self.queries.append(QueryRef(self.at((line, col + 1)), path, text, True))
+        else:
+            self.queries.append(QueryRef(self.at(pos), path, text, False))
 
     def error(self, pos: Pos, path: str, message: str, level: Level = "error") -> None:
         self.diags.append(Diagnostic(self.at(pos), path, message, level))
@@ -323,6 +361,8 @@ class _Builder:
             return HttpLatency(threshold, values.get("route"), values.get("method"))
         if kind == "cache_misses":
             return CacheMisses(values["cache"])
+        for k, q in values.items():
+            self.query(raw[kind].value_pos[k], join(path, f"ratio.{k}"), q)
         queries = {k: re.sub(r"\{\{\s*window\s*\}\}", "{{window}}", q) for k, q in values.items()}
         for other in ("bad", "good"):
             if other in queries and _normal(queries[other]) == _normal(queries["total"]):
