@@ -24,6 +24,8 @@ slos:
 CASES: dict[str, str] = {
     "yaml_unclosed_flow": "service: [pay\nowner: x\n",
     "yaml_bad_mapping": "service: pay\nowner: a: b\n",
+    "yaml_tab_indent": "service: pay\nowner: a\nslos:\n\t- name: x\n",
+    "yaml_tab_separator": "service: pay\nowner:\ta\n",
     "unknown_top_key": BASE.replace("owner:", "ownr:"),
     "unknown_slo_key": BASE.replace("objective:", "objectiv:"),
     "missing_service": BASE.replace("service: pay\n", ""),
@@ -280,6 +282,12 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "objective_quoted_number": [
         *NO_ROUTING,
+    ],
+    "yaml_tab_indent": [
+        'spec.yaml:4:1: invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces',
+    ],
+    "yaml_tab_separator": [
+        'spec.yaml:2:7: invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces',
     ],
 }
 

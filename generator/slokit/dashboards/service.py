@@ -23,7 +23,7 @@ from slokit.links import dashboard_title, dashboard_uid, runbook_url
 from slokit.promql import quote
 from slokit.series import OBJECTIVE, SERVICE_LABEL
 from slokit.spec.model import SLO, CacheMisses, Guardrail, HttpErrors, HttpLatency, RatioQueries, Service
-from slokit.spec.units import format_number, format_percent
+from slokit.spec.units import format_factor, format_number, format_percent
 
 #: Severity ranks and their colours: the more severe level wins where two meet.
 OK, TARGET, TICKET, PAGE = 0, 1, 2, 3
@@ -193,7 +193,7 @@ class _Builder:
         active, _ = burnrate.plan(slo)
         levels = [
             Level(float(t.factor), _SEVERITY_RANK[t.tier.severity],
-                  f"{t.tier.severity} at {format_number(t.factor)}x over {t.tier.long}/{t.tier.short}")
+                  f"{t.tier.severity} at {format_factor(t.factor)}x over {t.tier.long}/{t.tier.short}")
             for t in active
         ]
         if levels:

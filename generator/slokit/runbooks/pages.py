@@ -23,7 +23,7 @@ from slokit.rules.sli import sli_queries
 from slokit.runbooks import mdtext, queries
 from slokit.series import ROLLBACK_LABEL, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Receiver, Service
-from slokit.spec.units import Duration, format_number, format_percent
+from slokit.spec.units import Duration, format_factor, format_number, format_percent
 
 INDEX = "README.md"
 _HOUR_MS = 3600 * 1000
@@ -37,11 +37,6 @@ def span(d: Duration) -> str:
     if d.ms >= _DAY_MS and d.ms % _HOUR_MS == 0 and d.ms % _DAY_MS:
         return f"{text} ({d.ms // _HOUR_MS}h)"
     return text
-
-
-def factor_text(f: Fraction) -> str:
-    """A burn-rate factor as people compare them: ``14.4``, ``13.44``, ``0.23``."""
-    return f"{float(f):.2f}".rstrip("0").rstrip(".")
 
 
 def _round_minutes(ms: Fraction | float) -> Duration:
@@ -103,15 +98,15 @@ def _burn_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
         do_first = (f"Users are failing now, and at this rate the whole {slo.window} budget is gone in {gone}: "
                     "if a deploy, flag or config change started it, roll that back first, then diagnose.")
     else:
-        do_first = (f"The budget is draining (gone in {gone} at this rate): during working hours, find the "
-                    "cause with the diagnosis queries and get a fix scheduled.")
-    fires = (f"the error ratio is above {format_percent(t.threshold)} ({factor_text(t.factor)}x the "
+        do_first = (f"The budget is draining (at this rate {t.spending(slo.window)}): during working hours, "
+                    "find the cause with the diagnosis queries and get a fix scheduled.")
+    fires = (f"the error ratio is above {format_percent(t.threshold)} ({format_factor(t.factor)}x the "
              f"{budget} error budget) over both the last {t.tier.long} and the last {t.tier.short}; "
              f"by then {format_percent(t.tier.budget_share)} of the {slo.window} budget is spent")
     if slo.min_events > 0:
         fires += f", and only with at least {slo.min_events} events in {t.tier.long} (low traffic stays quiet)"
     checks = tuple(
-        queries.Query(f"Burn rate over {w} (fires above {factor_text(t.factor)} on both)",
+        queries.Query(f"Burn rate over {w} (fires above {format_factor(t.factor)} on both)",
                       f"{queries.error_ratio_now(service, slo, w)} / {format_number(slo.error_budget)}")
         for w in (t.tier.long, t.tier.short)
     )

@@ -190,7 +190,7 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic], list[Query
     except UnicodeDecodeError as exc:
         return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")], []
     doc = load_yaml(text, name)
-    diags = [Diagnostic(at(p.pos), "", p.message) for p in doc.problems]
+    diags = [Diagnostic(at(p.pos), "", _explained(p.message)) for p in doc.problems]
     if doc.data is None and not diags:
         diags.append(Diagnostic(Location(name, 1, 1), "", "file is empty: expected a service spec"))
     if doc.data is None:
@@ -239,6 +239,20 @@ class _Buckets:
             return "pick one of the buckets, or add it to buckets: and to the middleware's buckets="
         return ("pick one of the default buckets, or add buckets: to the spec listing the buckets the service's "
                 "middleware is configured with (its buckets=, or service= this spec)")
+
+
+#: PyYAML's words for a problem people hit often, and what to tell them instead.
+_YAML_EXPLAINED = {
+    "found character '\\t' that cannot start any token":
+        "invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces",
+}
+
+
+def _explained(message: str) -> str:
+    for raw, explained in _YAML_EXPLAINED.items():
+        if raw in message:
+            return explained
+    return message
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:

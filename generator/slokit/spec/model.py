@@ -117,7 +117,7 @@ class Guardrail:
         """The threshold as a person reads it: ``1%`` or ``500ms``."""
         if self.kind == "quantile_above":
             assert self.latency is not None
-            return str(self.latency)
+            return self.latency.human
         return format_percent(self.threshold)
 
 

@@ -104,6 +104,14 @@ def format_percent(ratio: Fraction | float, digits: int = 3) -> str:
     return f"{text}%"
 
 
+def format_factor(value: Fraction | float) -> str:
+    """A burn-rate factor as people compare them: ``14.4``, ``13.44``, ``0.93`` (two decimals at most).
+
+    Every text a person reads uses this; PromQL keeps the exact factor (:func:`format_number`).
+    """
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
+
+
 def format_number(value: Fraction | float) -> str:
     """A float for PromQL without binary noise: ``0.005``, ``14.4``, ``0.9333333333``."""
     text = f"{float(value):.10f}".rstrip("0").rstrip(".")
