@@ -185,7 +185,7 @@ def test_pagerduty_event_reads_the_key_file_and_carries_links(alertmanager: tupl
     assert event["routing_key"] == FAKE_KEY and event["event_action"] == "trigger"
     payload = event["payload"]
     assert payload["severity"] == "critical"
-    assert payload["summary"] == f"onboarding / availability (page): {ANNOTATIONS['summary']} (rollback trigger)"
+    assert payload["summary"] == f"{ANNOTATIONS['summary']} (page)"  # service, SLO and rollback said once
     assert payload["custom_details"]["team"] == "growth" and "7.42%" in payload["custom_details"]["alerts"]
     assert [link["href"] for link in event["links"]] == [ANNOTATIONS["runbook_url"], ANNOTATIONS["dashboard_url"]]
     # Resolution is delivered too.

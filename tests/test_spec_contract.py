@@ -83,13 +83,18 @@ def test_flask_and_django_templates_validate(tmp_path: Path, django_wsgi: Any) -
         assert client.get(url, buffered=True).status_code == 200
     flask_routes = recorded_routes(registry)
     assert flask_routes == {"/users/<int:user_id>", "/codes/<string(length=2):code>", "/files/<path:rest>"}
-    test_middleware_wsgi.urlpatterns[:] = django_urls()
+    from django.http import HttpResponse
+    from django.urls import re_path
+
+    test_middleware_wsgi.urlpatterns[:] = [*django_urls(),
+                                           re_path(r"^items/(?P<pk>[0-9]+)/$", lambda request, pk: HttpResponse())]
     registry = CollectorRegistry()
     django_app = SlokitWSGIMiddleware(django_wsgi, registry=registry)
     assert call(django_app, "/orders/7/", "POST")[0] == 409
     assert call(django_app, "/reports/2026/")[0] == 200
+    assert call(django_app, "/items/3/")[0] == 200
     django_routes = recorded_routes(registry)
-    assert django_routes == {"/orders/<int:pk>/", "/reports/<int:year>/"}
+    assert django_routes == {"/orders/<int:pk>/", "/reports/<int:year>/", "/^items/(?P<pk>[0-9]+)/$"}
     assert all(accepted(r, tmp_path) for r in flask_routes | django_routes)
 
 
@@ -161,3 +166,9 @@ def test_readme_flask_wiring_works_as_written(monkeypatch: pytest.MonkeyPatch) -
     assert client.get("/steps/1", buffered=True).status_code == 200
     body = client.get("/metrics", buffered=True).get_data(as_text=True)
     assert re.search(r'http_route="/steps/<int:id>",le="0.3"\} [1-9]', body), body
+
+
+def test_middleware_says_what_service_takes() -> None:
+    services = load_or_raise(ROOT / "slo" / "onboarding.yaml")
+    with pytest.raises(TypeError, match=r"service= takes one loaded spec, slokit.spec.load_service\(path\), got tuple"):
+        SlokitMiddleware(Starlette(), service=services, registry=CollectorRegistry())

@@ -82,6 +82,8 @@ def _route_problem(text: str) -> str | None:
     """
     if not text.startswith("/"):
         return f"must start with '/' (did you mean '/{text.lstrip()}'?): the middleware records {_ROUTE_HINT}"
+    if text.startswith("/^"):  # a Django re_path() pattern, recorded as its regex
+        return _regex_problem(text[1:])
     if any(c.isspace() for c in text):
         return f"must not contain spaces: the middleware records {_ROUTE_HINT}"
     if "?" in text or "#" in text:
