@@ -7,6 +7,7 @@ service: payments-api
 owner: payments
 description: "Card payments <b>API</b> | # not a heading\n## nor this"
 metrics_preset: classic
+buckets: [100ms, 250ms, 500ms, 1s, 2s, 2500ms, 5s]
 selector: {job: payments, env: "prod\"x"}
 runbook_url: https://wiki.example.com/sre/runbooks/
 grafana: {folder: Payments, url: "https://grafana.example.com/g(x)"}

@@ -185,7 +185,7 @@ def test_pagerduty_event_reads_the_key_file_and_carries_links(alertmanager: tupl
     assert event["routing_key"] == FAKE_KEY and event["event_action"] == "trigger"
     payload = event["payload"]
     assert payload["severity"] == "critical"
-    assert payload["summary"] == f"onboarding / availability (page): {ANNOTATIONS['summary']} (rollback trigger)"
+    assert payload["summary"] == f"{ANNOTATIONS['summary']} (page)"  # service, SLO and rollback said once
     details = payload["custom_details"]
     # One quoted line per alert, passed on as text by every release (0.30+ would restructure unquoted text).
     alerts = [json.loads(line) for line in details["alerts"].splitlines()]

@@ -155,3 +155,24 @@ def test_module_entry_point_runs_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert f"{spec}:1:11: invalid YAML" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_warnings_are_listed_by_validate_and_counted_by_the_other_commands(tmp_path: Path) -> None:
+    """`make` runs validate, generate and check: each warning must appear once, not once per command."""
+    spec = tmp_path / "pay.yaml"
+    spec.write_text(GOOD.replace('  ticket: {slack: {channel: "#pay", api_url_file: /etc/am/slack}}\n', ""))
+    code, _, err = run("validate", str(spec))
+    assert code == 0
+    assert err.splitlines() == [f"{spec}:3:1: routing.ticket: warning: no receiver for ticket alerts: they go to "
+                                "the team's placeholder receiver, which notifies nobody"]
+    code, _, err = run("generate", str(spec), "--out", str(tmp_path / "out"))
+    assert code == 0
+    assert err.splitlines() == ["1 warning (`slokit validate` lists them)"]
+
+
+def test_validate_does_not_say_nothing_written(tmp_path: Path) -> None:
+    spec = tmp_path / "pay.yaml"
+    spec.write_text(GOOD.replace("99.9", "120"))
+    code, _, err = run("validate", str(spec))
+    assert code == 1
+    assert err.splitlines()[-1] == "1 error in 1 file(s)"

@@ -62,7 +62,7 @@ service: search-frontend-query-autocomplete-api
 owner: discovery
 grafana: {folder: 'Search: "prod"'}
 selector: {job: 'se"arch', env: 'prod\ns'}
-buckets: [50ms, 100ms, 250ms, 500ms, 1s]
+buckets: [50ms, 100ms, 250ms, 500ms, 1s, 2s, 3s, 5s]
 slos:
   - name: errors
     objective: 99.95

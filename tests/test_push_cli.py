@@ -101,7 +101,7 @@ def test_configuration_errors_exit_2_before_sending(
 def test_missing_dashboards_exit_2(grafana: GrafanaStandIn, tmp_path: Path) -> None:
     result = run(tmp_path, url=grafana.url)
     assert result.exit_code == 2
-    assert "dashboards/onboarding.json: not found; run `slokit generate` first" in result.stderr
+    assert "dashboards/onboarding.json: not found: run `slokit generate`" in result.stderr
 
 
 def test_unreachable_host_exits_3(out: Path) -> None:

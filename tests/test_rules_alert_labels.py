@@ -63,7 +63,7 @@ def test_guardrail_twins_are_told_apart_by_their_level(twins: Service) -> None:
         (ratio, None, "true"),
     ]
     assert _thresholds(twins, "latency") == [
-        (p99, "1s", None), (p99, "2s500ms", None),
+        (p99, "1s", None), (p99, "2.5s", None),
         (good, "90% for 10m over 5m #1", None), (good, "90% for 10m over 5m #2", None),  # written twice
     ]
 
@@ -127,7 +127,7 @@ def test_generated_tests_check_every_twin_by_its_own_labels(twins: Service) -> N
     # Slow requests are synthesised just above the lowest latency level (1s), so the 2.5s twin has no
     # timing test (it could not fire); every other guardrail has its own.
     (untested,) = expected - set(selectors)
-    assert ("threshold", "=", "2s500ms") in untested
+    assert ("threshold", "=", "2.5s") in untested
 
 
 @each_toolset

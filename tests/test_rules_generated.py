@@ -55,7 +55,7 @@ slos:
       - {good_ratio_below: 80%, for: 10m, severity: ticket, window: 30m}
   - name: slow
     objective: 99.5
-    sli: {http_latency: {threshold: 250ms, route: '/a"b\c', method: POST}}
+    sli: {http_latency: {threshold: 250ms, route: "/pay/<int:id>", method: POST}}
     alerts:
       - {p99_above: 1s, for: 5m, severity: page}
   - name: opaque

@@ -24,6 +24,8 @@ slos:
 CASES: dict[str, str] = {
     "yaml_unclosed_flow": "service: [pay\nowner: x\n",
     "yaml_bad_mapping": "service: pay\nowner: a: b\n",
+    "yaml_tab_indent": "service: pay\nowner: a\nslos:\n\t- name: x\n",
+    "yaml_tab_separator": "service: pay\nowner:\ta\n",
     "unknown_top_key": BASE.replace("owner:", "ownr:"),
     "unknown_slo_key": BASE.replace("objective:", "objectiv:"),
     "missing_service": BASE.replace("service: pay\n", ""),
@@ -31,7 +33,12 @@ CASES: dict[str, str] = {
     "empty_slos": "service: pay\nowner: team-a\nslos: []\n",
     "objective_120": BASE.replace("99.9", "120"),
     "objective_zero": BASE.replace("99.9", "0"),
+    "objective_999": BASE.replace("99.9", "999"),
+    "objective_9995_text": BASE.replace("99.9", '"9995%"'),
+    "objective_100": BASE.replace("99.9", "100"),
+    "objective_100_no_burn_rate": BASE.replace("99.9", "100") + "    burn_rate: false\n",
     "objective_text": BASE.replace("99.9", "high"),
+    "objective_quoted_number": BASE.replace("99.9", '"99.9"'),
     "objective_bool": BASE.replace("99.9", "yes"),
     "window_words": BASE + "    window: 30 days\n",
     "window_too_short": BASE + "    window: 1h\n",
@@ -89,8 +96,26 @@ CASES: dict[str, str] = {
     "tier_never_fires": BASE.replace("99.9", "90"),
     "control_character": "service: pay\nowner: a\x01b\n",
     "service_name_reserved": BASE.replace("service: pay", "service: slo-overview"),
-    "quantile_at_top_bucket": BASE.replace('http_errors: {status: "5.."}', "http_latency: {threshold: 300ms}") + "    alerts:\n      - {p99_above: 10s, for: 5m, severity: page}\n",
+    "quantile_at_top_bucket": BASE.replace('http_errors: {status: "5.."}', "http_latency: {threshold: 250ms}") + "    alerts:\n      - {p99_above: 10s, for: 5m, severity: page}\n",
     "python_tag": "service: !!python/object:os.system pay\n",
+    "latency_not_default_bucket": BASE.replace('http_errors: {status: "5.."}', "http_latency: {threshold: 777ms}"),
+    "quantile_not_default_bucket": BASE.replace('http_errors: {status: "5.."}', "http_latency: {threshold: 250ms}")
+    + "    alerts:\n      - {p99_above: 800ms, for: 5m, severity: page}\n",
+    "quantile_not_bucket": BASE.replace("owner: team-a\n", "owner: team-a\nbuckets: [100ms, 250ms, 1s]\n").replace(
+        'http_errors: {status: "5.."}', "http_latency: {threshold: 250ms}"
+    ) + "    alerts:\n      - {p95_above: 500ms, for: 5m, severity: page}\n",
+    "route_no_slash": BASE.replace('{status: "5.."}', '{status: "5..", route: api/checkout}'),
+    "route_query": BASE.replace('{status: "5.."}', '{status: "5..", route: "/checkout?step=1"}'),
+    "route_wildcard": BASE.replace('{status: "5.."}', '{status: "5..", route: "/checkout/*"}'),
+    "route_space": BASE.replace('{status: "5.."}', '{status: "5..", route: "/check out"}'),
+    "route_convertor": BASE.replace('{status: "5.."}', '{status: "5..", route: "/files/{rest:path}"}'),
+    "route_unclosed_param": BASE.replace('{status: "5.."}', '{status: "5..", route: "/items/{id"}'),
+    "slack_channel_no_hash": BASE.replace(
+        "owner: team-a\n", "owner: team-a\nrouting:\n  ticket: {slack: {channel: alerts, api_url_file: /s}}\n"
+    ),
+    "slack_channel_upper": BASE.replace(
+        "owner: team-a\n", "owner: team-a\nrouting:\n  ticket: {slack: {channel: '#Alerts', api_url_file: /s}}\n"
+    ),
 }
 
 NO_ROUTING = [
@@ -174,7 +199,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "latency_not_bucket": [
         *NO_ROUTING,
-        "spec.yaml:8:33: slos[0].sli.http_latency.threshold: 300ms is not one of the service's buckets (100ms, 250ms, 1s); the SLI counts requests from the bucket whose bound equals the threshold",
+        "spec.yaml:8:33: slos[0].sli.http_latency.threshold: 300ms is not one of the spec's buckets (nearest: 250ms and 1s): the SLI counts good requests from the bucket whose bound equals the threshold, so without that bucket it gets no data; pick one of the buckets, or add it to buckets: and to the middleware's buckets=",
     ],
     "duplicate_slo": [*NO_ROUTING, "spec.yaml:8:11: slos[1].name: SLO name 'avail' is already used by slos[0]"],
     "service_name_invalid": [
@@ -208,6 +233,61 @@ EXPECTED: dict[str, list[str]] = {
     "quantile_at_top_bucket": [*NO_ROUTING, "spec.yaml:9:9: slos[0].alerts[0].p99_above: warning: 10s is not below the largest bucket bound (10s): histogram_quantile never returns more than that, so this alert can never fire; add a larger bucket (buckets:) or lower the level"],
     "python_tag": [
         "spec.yaml:1:10: invalid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'"
+    ],
+    "latency_not_default_bucket": [
+        *NO_ROUTING,
+        "spec.yaml:7:33: slos[0].sli.http_latency.threshold: 777ms is not one of the middleware's default buckets (nearest: 750ms and 1s): the SLI counts good requests from the bucket whose bound equals the threshold, so without that bucket it gets no data; pick one of the default buckets, or add buckets: to the spec listing the buckets the service's middleware is configured with (its buckets=, or service= this spec)",
+    ],
+    "quantile_not_bucket": [
+        *NO_ROUTING,
+        "spec.yaml:10:21: slos[0].alerts[0].p95_above: 500ms is not one of the spec's buckets (nearest: 250ms and 1s): the quantile is interpolated between bucket bounds, so the alert would fire late or early; pick one of the buckets, or add it to buckets: and to the middleware's buckets=",
+    ],
+    "quantile_not_default_bucket": [
+        *NO_ROUTING,
+        "spec.yaml:9:21: slos[0].alerts[0].p99_above: 800ms is not one of the middleware's default buckets (nearest: 750ms and 1s): the quantile is interpolated between bucket bounds, so the alert would fire late or early; pick one of the default buckets, or add buckets: to the spec listing the buckets the service's middleware is configured with (its buckets=, or service= this spec)",
+    ],
+    "route_no_slash": [
+        "spec.yaml:7:43: slos[0].sli.http_errors.route: must start with '/' (did you mean '/api/checkout'?): the middleware records the route template as the framework writes it, e.g. /items/{id} (Starlette, FastAPI), /items/<int:id> (Flask, Django)",
+    ],
+    "route_query": [
+        'spec.yaml:7:43: slos[0].sli.http_errors.route: must not contain a query string or fragment: the middleware records the route template as the framework writes it, e.g. /items/{id} (Starlette, FastAPI), /items/<int:id> (Flask, Django)',
+    ],
+    "route_space": [
+        'spec.yaml:7:43: slos[0].sli.http_errors.route: must not contain spaces: the middleware records the route template as the framework writes it, e.g. /items/{id} (Starlette, FastAPI), /items/<int:id> (Flask, Django)',
+    ],
+    "route_unclosed_param": [
+        'spec.yaml:7:43: slos[0].sli.http_errors.route: is not a route template: the middleware records the route template as the framework writes it, e.g. /items/{id} (Starlette, FastAPI), /items/<int:id> (Flask, Django)',
+    ],
+    "route_wildcard": [
+        'spec.yaml:7:43: slos[0].sli.http_errors.route: is matched exactly, not as a wildcard: the middleware records the route template as the framework writes it, e.g. /items/{id} (Starlette, FastAPI), /items/<int:id> (Flask, Django)',
+    ],
+    "slack_channel_no_hash": [
+        "spec.yaml:4:29: routing.ticket.slack.channel: must be a channel name starting with '#' (lower case, e.g. '#team-alerts'), a channel ID such as C0123ABCD, or '@user' (did you mean '#alerts'? quote it: a bare # starts a YAML comment)",
+    ],
+    "slack_channel_upper": [
+        "spec.yaml:4:29: routing.ticket.slack.channel: must be a channel name starting with '#' (lower case, e.g. '#team-alerts'), a channel ID such as C0123ABCD, or '@user'",
+    ],
+    "route_convertor": [
+        "spec.yaml:7:43: slos[0].sli.http_errors.route: the middleware records Starlette and FastAPI parameters without their convertor (the router's path_format): write /files/{rest}",
+    ],
+    "objective_100": [
+        'spec.yaml:5:16: slos[0].objective: warning: 100 % leaves no error budget: burn-rate alerts are not generated (guardrails, recording rules and dashboards are); set burn_rate: false to say so, or lower the objective',
+    ],
+    "objective_100_no_burn_rate": [],
+    "objective_999": [
+        'spec.yaml:5:16: slos[0].objective: must be between 0 and 100 (exclusive of 0), got 999 (did you mean 99.9?)',
+    ],
+    "objective_9995_text": [
+        "spec.yaml:5:16: slos[0].objective: must be between 0 and 100 (exclusive of 0), got '9995%' (did you mean 99.95?)",
+    ],
+    "objective_quoted_number": [
+        *NO_ROUTING,
+    ],
+    "yaml_tab_indent": [
+        'spec.yaml:4:1: invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces',
+    ],
+    "yaml_tab_separator": [
+        'spec.yaml:2:7: invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces',
     ],
 }
 

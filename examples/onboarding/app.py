@@ -97,9 +97,9 @@ def create_app(faults: Faults | None = None, spec: Path | None = DEFAULT_SPEC,
     state = Onboarding(faults)
     options: dict[str, Any] = {"exclude_paths": DEFAULT_EXCLUDED_PATHS | {ADMIN_PATH}, "registry": registry}
     if spec is not None:
-        from slokit.spec import load_or_raise
+        from slokit.spec import load_service
 
-        (options["service"],) = load_or_raise([spec])
+        options["service"] = load_service(spec)
 
     async def progress(request: Request) -> Response:
         if (failed := await injected(faults)) is not None:
@@ -179,11 +179,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="SLO file (default slo/onboarding.yaml)")
     args = parser.parse_args(argv)
-    from slokit.spec import SpecError
+    from slokit.spec import SpecError, UsageError
 
     try:
         app = create_app(Faults.from_env(), args.spec)
-    except (ValueError, SpecError) as exc:
+    except (ValueError, SpecError, UsageError) as exc:
         sys.exit(f"onboarding: {exc}")
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from slokit.spec.model import SLO, Severity
-from slokit.spec.units import Duration, format_number, format_percent
+from slokit.spec.units import Duration, format_factor, format_percent
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,13 @@ class ActiveTier:
         """How long the whole budget lasts at this burn rate: SLO window / factor."""
         return Duration(round(self.tier.long.ms / self.tier.budget_share))
 
+    def spending(self, window: Duration) -> str:
+        """What this rate does to the budget of an SLO over ``window``, for people: it is gone within some
+        time, or (a factor below 1, as on the 28d 3d/6h tier) only part of it is spent within the window."""
+        if self.exhaustion <= window:
+            return f"the whole budget is gone within {self.exhaustion.human}"
+        return f"{format_percent(self.factor)} of the budget is spent by the end of the {window} window"
+
 
 @dataclass(frozen=True)
 class DroppedTier:
@@ -63,6 +70,9 @@ def plan(slo: SLO, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> tuple[list[Active
     dropped: list[DroppedTier] = []
     if not slo.burn_rate:
         return active, dropped
+    if not slo.has_budget:
+        reason = "objective 100 % leaves no error budget to burn"
+        return active, [DroppedTier(t, f"{t.severity} tier {t.long}/{t.short}: {reason}") for t in tiers]
     for tier in tiers:
         f = factor(tier, slo.window)
         threshold = f * slo.error_budget
@@ -73,7 +83,7 @@ def plan(slo: SLO, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> tuple[list[Active
             dropped.append(
                 DroppedTier(
                     tier,
-                    f"{name} can never fire: burn rate {format_number(f)} x error budget "
+                    f"{name} can never fire: burn rate {format_factor(f)} x error budget "
                     f"{format_percent(slo.error_budget)} = {format_percent(threshold)} of events would "
                     "have to fail, and at most 100 % can",
                 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from types import MappingProxyType
 from typing import Literal
 
@@ -19,6 +18,7 @@ from slokit import burnrate
 from slokit.links import slug
 from slokit.series import LONG_WINDOW_LABEL, ROLLBACK_LABEL, SHORT_WINDOW_LABEL, THRESHOLD_LABEL
 from slokit.spec.model import SLO, Guardrail, Service, Severity
+from slokit.spec.units import format_factor
 
 BURN_ALERT = "SLOErrorBudgetBurn"
 ABSENT_ALERT = "SLOMetricsAbsent"
@@ -50,11 +50,6 @@ class AlertDef:
         return self.guardrail is not None and self.guardrail.rollback
 
 
-def _factor_text(factor: Fraction) -> str:
-    """14.4, 13.44, 0.93: two decimals at most, for titles people read (rules keep the exact factor)."""
-    return f"{float(factor):.2f}".rstrip("0").rstrip(".")
-
-
 def guardrail_name(g: Guardrail) -> str:
     if g.kind == "quantile_above":
         return f"SLOLatency{g.key.removesuffix('_above').upper()}High"
@@ -68,7 +63,7 @@ def _guardrail_title(g: Guardrail) -> str:
         what = f"error ratio above {g.level_text}"
     else:
         what = f"good ratio below {g.level_text}"
-    return f"{what} for {g.for_}" + (" (rollback trigger)" if g.rollback else "")
+    return f"{what} for {g.for_.human}" + (" (rollback trigger)" if g.rollback else "")
 
 
 def _threshold_texts(guards: Sequence[Guardrail]) -> list[str]:
@@ -78,8 +73,8 @@ def _threshold_texts(guards: Sequence[Guardrail]) -> list[str]:
     else also the window; guardrails the spec repeats outright are numbered in spec order.
     """
     texts = [g.level_text for g in guards]
-    texts = [t if texts.count(t) == 1 else f"{t} for {g.for_}" for t, g in zip(texts, guards, strict=True)]
-    texts = [t if texts.count(t) == 1 else f"{t} over {g.window}" for t, g in zip(texts, guards, strict=True)]
+    texts = [t if texts.count(t) == 1 else f"{t} for {g.for_.human}" for t, g in zip(texts, guards, strict=True)]
+    texts = [t if texts.count(t) == 1 else f"{t} over {g.window.human}" for t, g in zip(texts, guards, strict=True)]
     return [t if texts.count(t) == 1 else f"{t} #{texts[:i].count(t) + 1}" for i, t in enumerate(texts)]
 
 
@@ -112,7 +107,7 @@ def alerts_for(service: Service, slo: SLO) -> tuple[AlertDef, ...]:
                 severity=t.tier.severity,
                 kind="burn_rate",
                 anchor=slug(f"{BURN_ALERT}-{t.tier.severity}-{window}"),
-                title=f"error budget burning {_factor_text(t.factor)}x over {t.tier.long} and {t.tier.short}",
+                title=f"error budget burning {format_factor(t.factor)}x over {t.tier.long} and {t.tier.short}",
                 tier=t,
                 # Tiers share the alert name and may share severity; their windows tell them apart.
                 labels=MappingProxyType({LONG_WINDOW_LABEL: str(t.tier.long), SHORT_WINDOW_LABEL: str(t.tier.short)}),
@@ -132,7 +127,7 @@ def alerts_for(service: Service, slo: SLO) -> tuple[AlertDef, ...]:
     if slo.absent_for is not None:
         out.append(
             AlertDef(name=ABSENT_ALERT, severity="ticket", kind="absent", anchor=slug(ABSENT_ALERT),
-                     title=f"no SLI series for {slo.absent_for}")
+                     title=f"no SLI series for {slo.absent_for.human}")
         )
     return tuple(out)
 

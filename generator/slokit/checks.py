@@ -16,7 +16,13 @@ from slokit import toolchain
 from slokit.spec.model import Service
 from slokit.toolchain import ToolMissing
 
-__all__ = ["CheckResult", "Checker", "ToolMissing", "checkers", "run_checks", "run_tool"]
+__all__ = ["MISSING", "RUN_GENERATE", "STALE", "CheckResult", "Checker", "ToolMissing", "checkers", "run_checks",
+           "run_tool"]
+
+#: The one wording every check uses for a generated file that is not there or not what the specs generate.
+RUN_GENERATE = "run `slokit generate`"
+MISSING = f"missing: {RUN_GENERATE}"
+STALE = f"differs from what the specs generate (stale or edited by hand): {RUN_GENERATE}"
 
 
 @dataclass(frozen=True)

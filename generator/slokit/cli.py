@@ -12,15 +12,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 import click
 
-from slokit import __version__, pipeline, toolchain
+from slokit import __version__, pipeline, promql_check, toolchain
 from slokit.checks import ToolMissing, run_checks
 from slokit.push_cli import push_command
 from slokit.runbooks.site import runbooks_command
-from slokit.spec import LoadResult, UsageError, load_services
+from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
 from slokit.spec.grammar import SERVICE
 from slokit.writers import write_tree
 
@@ -35,19 +35,40 @@ def _fail_usage(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def load_or_exit(paths: Sequence[str], *, quiet_warnings: bool = False) -> LoadResult:
-    """Load the specs; print every diagnostic; exit 1 on any error so that nothing is written."""
+#: What a command does not do when a spec has an error (``validate`` only reads).
+Command = Literal["validate", "generate", "check", "push", "runbooks"]
+_NOT_DONE: dict[Command, str] = {"validate": "", "generate": "; nothing written", "check": "; nothing checked",
+                                 "push": "; nothing pushed", "runbooks": "; nothing written"}
+
+PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio SLIs was not parsed "
+                     "(`make tools` installs it; `slokit check` parses the generated rules)")
+
+
+def load_or_exit(paths: Sequence[str], command: Command) -> LoadResult:
+    """Load the specs and parse their PromQL; exit 1 on any error so that nothing is written.
+
+    Errors are always printed. Warnings are listed by ``validate`` only; the other commands print how many
+    there are, so ``make`` (validate, generate, check) shows each warning once.
+    """
     try:
         result = load_services(paths or [DEFAULT_SPEC_DIR])
     except UsageError as exc:
         _fail_usage(str(exc))
+    parse_errors = promql_check.check(result.queries)
+    result = with_diagnostics(result, parse_errors or [])
+    listing = command == "validate"
     for diag in result.diagnostics:
-        if diag.level == "error" or not quiet_warnings:
+        if diag.level == "error" or listing:
             click.echo(str(diag), err=True)
+    if parse_errors is None and listing:
+        click.echo(f"slokit: {PROMQL_NOT_PARSED}", err=True)
     if not result.ok:
         n = len(result.errors)
-        click.echo(f"{n} error{'s' if n != 1 else ''} in {len(result.files)} file(s); nothing written", err=True)
+        click.echo(f"{n} error{'s' if n != 1 else ''} in {len(result.files)} file(s){_NOT_DONE[command]}", err=True)
         sys.exit(EXIT_SPEC)
+    if not listing and result.warnings:
+        n = len(result.warnings)
+        click.echo(f"{n} warning{'s' if n != 1 else ''} (`slokit validate` lists them)", err=True)
     return result
 
 
@@ -62,7 +83,7 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 def validate(paths: tuple[str, ...]) -> None:
     """Check spec files (default: slo/) and print every problem as file:line:col: field: message."""
-    result = load_or_exit(paths)
+    result = load_or_exit(paths, "validate")
     slos = sum(len(s.slos) for s in result.services)
     warnings = len(result.warnings)
     click.echo(
@@ -95,7 +116,7 @@ def spec_json_schema() -> dict[str, object]:
               help="Rule file flavour (the plain rule and test files are always written).")
 def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
     """Generate every artifact from the specs (default: slo/) into --out, replacing the old ones whole."""
-    result = load_or_exit(paths)
+    result = load_or_exit(paths, "generate")
     artifacts = pipeline.generate(result.services, pipeline.Options(rules_format=rules_format))
     write_tree(Path(out_dir), artifacts, pipeline.MANAGED_DIRS)
     click.echo(f"wrote {len(artifacts)} file(s) for {len(result.services)} service(s) under "
@@ -108,7 +129,7 @@ def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
               help="Root folder the artifacts were generated into.")
 def check(paths: tuple[str, ...], out_dir: str) -> None:
     """Run promtool and amtool over the generated artifacts and report per file."""
-    result = load_or_exit(paths, quiet_warnings=True)
+    result = load_or_exit(paths, "check")
     try:
         results = run_checks(Path(out_dir), result.services)
     except ToolMissing as exc:

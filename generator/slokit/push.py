@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from slokit import __version__
+from slokit.checks import RUN_GENERATE
 from slokit.dashboards import OVERVIEW_FILE, file_name, overview_folder
 from slokit.grafana_api import FolderExists, GrafanaClient, GrafanaError, Rejected
 from slokit.links import slug
@@ -132,7 +133,7 @@ def _read_model(path: Path) -> dict[str, Any]:
     try:
         model = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError("not found; run `slokit generate` first") from None
+        raise ValueError(f"not found: {RUN_GENERATE}") from None
     except OSError as err:
         raise ValueError(f"cannot read it: {err.strerror}") from None
     except ValueError as err:

@@ -73,7 +73,7 @@ def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_fi
     """
     from slokit.cli import load_or_exit  # here, not at the top: cli.py imports this module
 
-    services = load_or_exit(paths, quiet_warnings=True).services
+    services = load_or_exit(paths, "push").services
     try:
         if not url:
             raise ConfigError("no Grafana URL: set GRAFANA_URL or pass --url")

@@ -21,7 +21,7 @@ import yaml
 from slokit.alertmanager.config import PATH, build
 from slokit.alertmanager.routing import RoutingPlan, is_placeholder, matcher, plan
 from slokit.catalog import BURN_ALERT, alerts_for
-from slokit.checks import CheckResult, run_tool
+from slokit.checks import MISSING, STALE, CheckResult, run_tool
 from slokit.rules.render import rules_path
 from slokit.spec.model import SEVERITIES, Service, Severity
 
@@ -151,7 +151,7 @@ def _drift(config: Path, services: Sequence[Service]) -> list[CheckResult]:
         actual = {r["name"]: r for r in loaded.get("receivers") or []}
     except (yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
         return [CheckResult(OWN, PATH, False, f"cannot read receivers: {type(exc).__name__}")]
-    stale = "the file is stale: run `slokit generate`"
+    stale = STALE
     results = []
     for wanted in build(services)["receivers"]:
         name = wanted["name"]
@@ -199,7 +199,7 @@ def _warnings(routing: RoutingPlan, services: Sequence[Service]) -> list[CheckRe
 def check_alertmanager(out_dir: Path, services: Sequence[Service]) -> list[CheckResult]:
     config = out_dir / PATH
     if not config.is_file():
-        return [CheckResult(TOOL, PATH, False, "missing: run `slokit generate` first")]
+        return [CheckResult(TOOL, PATH, False, MISSING)]
     proc = run_tool([TOOL, "check-config", str(config)])
     if proc.returncode != 0:
         # amtool echoes no secret (the file holds only paths to them); its message says what is wrong.

@@ -68,11 +68,9 @@ SLACK_TEXT = (
     "{{ end }}"
 )
 
-PAGERDUTY_DESCRIPTION = (
-    "{{ .CommonLabels.service }} / {{ .CommonLabels.slo }} ({{ .CommonLabels.severity }}): "
-    f"{{{{ {_FIRST}.Annotations.summary }}}}"
-    '{{ if eq .CommonLabels.rollback "true" }} (rollback trigger){{ end }}'
-)
+#: The incident title: the summary already names service and SLO (and a rollback trigger), so only the
+#: severity is added.
+PAGERDUTY_DESCRIPTION = f"{{{{ {_FIRST}.Annotations.summary }}}} ({{{{ .CommonLabels.severity }}}})"
 PAGERDUTY_DETAILS: Mapping[str, str] = {
     "service": "{{ .CommonLabels.service }}",
     "slo": "{{ .CommonLabels.slo }}",

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from slokit.checks import CheckResult, run_tool
+from slokit.checks import MISSING, STALE, CheckResult, run_tool
 from slokit.dashboards import DIR, emit
 from slokit.dashboards.grafana import DATASOURCE, MODERN_PANEL_TYPES, WIDTH
 from slokit.pipeline import Options
@@ -146,11 +146,10 @@ def check_dashboards(out_dir: Path, services: Sequence[Service]) -> list[CheckRe
     for rel in sorted(expected):
         path = out_dir / rel
         if not path.is_file():
-            results.append(CheckResult(TOOL, rel, False, "missing: run `slokit generate`"))
+            results.append(CheckResult(TOOL, rel, False, MISSING))
             continue
         text = path.read_text(encoding="utf-8")
-        stale = [] if text == expected[rel] else ["differs from what the specs generate (stale or edited by "
-                                                  "hand): run `slokit generate`"]
+        stale = [] if text == expected[rel] else [STALE]
         if not rel.endswith(".json"):
             results.append(CheckResult(TOOL, rel, not stale, "\n".join(stale)))
             continue

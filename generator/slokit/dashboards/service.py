@@ -23,7 +23,7 @@ from slokit.links import dashboard_title, dashboard_uid, runbook_url
 from slokit.promql import quote
 from slokit.series import OBJECTIVE, SERVICE_LABEL
 from slokit.spec.model import SLO, CacheMisses, Guardrail, HttpErrors, HttpLatency, RatioQueries, Service
-from slokit.spec.units import format_number, format_percent
+from slokit.spec.units import format_factor, format_number, format_percent
 
 #: Severity ranks and their colours: the more severe level wins where two meet.
 OK, TARGET, TICKET, PAGE = 0, 1, 2, 3
@@ -81,7 +81,8 @@ def ratio_levels(slo: SLO, *, good: bool) -> list[Level]:
     if good:
         out = [Level(float(slo.objective), TARGET, f"objective {format_percent(slo.objective)}")]
     else:
-        out = [Level(float(slo.error_budget), TARGET, f"error budget {format_percent(slo.error_budget)}")]
+        text = f"error budget {format_percent(slo.error_budget)}" if slo.has_budget else "objective 100 %"
+        out = [Level(float(slo.error_budget), TARGET, text)]
     for g in slo.alerts:
         if g.kind == "quantile_above":
             continue
@@ -156,16 +157,13 @@ class _Builder:
                         f"{slo.description}".strip(),
             links=links,
         ))
-        self.panels.append(grafana.gauge(
-            f"Error budget remaining ({window})",
-            [grafana.target(queries.budget_remaining(s, slo, lv), "A", "budget remaining")],
-            self.layout.place(5, ROW_HEIGHT), unit="percentunit", decimals=1, min_=0, max_=1,
-            steps=grafana.thresholds("red", [(0, "orange"), (0.25, "yellow"), (0.5, "green")]),
-            description=f"Share of the {window} error budget ({format_percent(slo.error_budget)} of events) "
-                        "not yet spent. Red: spent; orange: under 25 %; yellow: under 50 %.",
-            links=links,
-        ))
-        self.panels.append(self.burn_rate_stat(slo, links))
+        if slo.has_budget:
+            self.budget_panels(slo, links)
+        else:  # objective 100 %: no budget series are recorded (they would divide by zero)
+            self.panels.append(grafana.text(
+                "Error budget", f"**No error budget**: the objective is {objective}, so every bad event misses "
+                f"the SLO. There are no burn-rate alerts; the SLI and the guardrails are shown.",
+                self.layout.place(10, ROW_HEIGHT)))
         self.panels.append(grafana.timeseries(
             "SLI over time",
             [grafana.target(queries.sli(s, slo, lv, queries.SHORT_WINDOW), "A", f"SLI ({queries.SHORT_WINDOW})"),
@@ -177,11 +175,25 @@ class _Builder:
             links=links,
         ))
 
+    def budget_panels(self, slo: SLO, links: list[dict[str, Any]]) -> None:
+        """Budget remaining and the current burn rate: only for an SLO with an error budget."""
+        s, lv, window = self.service, self.label_vars, slo.window
+        self.panels.append(grafana.gauge(
+            f"Error budget remaining ({window})",
+            [grafana.target(queries.budget_remaining(s, slo, lv), "A", "budget remaining")],
+            self.layout.place(5, ROW_HEIGHT), unit="percentunit", decimals=1, min_=0, max_=1,
+            steps=grafana.thresholds("red", [(0, "orange"), (0.25, "yellow"), (0.5, "green")]),
+            description=f"Share of the {window} error budget ({format_percent(slo.error_budget)} of events) "
+                        "not yet spent. Red: spent; orange: under 25 %; yellow: under 50 %.",
+            links=links,
+        ))
+        self.panels.append(self.burn_rate_stat(slo, links))
+
     def burn_rate_stat(self, slo: SLO, links: list[dict[str, Any]]) -> G.Stat:
         active, _ = burnrate.plan(slo)
         levels = [
             Level(float(t.factor), _SEVERITY_RANK[t.tier.severity],
-                  f"{t.tier.severity} at {format_number(t.factor)}x over {t.tier.long}/{t.tier.short}")
+                  f"{t.tier.severity} at {format_factor(t.factor)}x over {t.tier.long}/{t.tier.short}")
             for t in active
         ]
         if levels:

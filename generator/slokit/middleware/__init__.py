@@ -1,8 +1,9 @@
 """Instrumentation middleware: the request and cache metrics behind slokit's built-in SLIs.
 
-Imports prometheus-client and the standard library only (never the generator's dependencies)::
+Imports prometheus-client and the standard library only (never the generator's dependencies); the
+service's spec is loaded with ``slokit.spec.load_service``, which needs the generator extra::
 
-    app = Starlette(routes=..., middleware=[Middleware(SlokitMiddleware, latency_thresholds=[0.3, 1.0])])
+    app = Starlette(routes=..., middleware=[Middleware(SlokitMiddleware, service=load_service("slo/x.yaml"))])
     app.mount("/metrics", metrics_app())
 
 Series (OpenTelemetry preset, the default; names in ``slokit.semconv``):

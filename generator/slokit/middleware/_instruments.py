@@ -286,7 +286,10 @@ def instruments(
     names = PRESETS[preset] if isinstance(preset, str) else preset
     base: Iterable[float] = DEFAULT_BUCKETS
     if service is not None:
-        # The loader already put every threshold of the SLO file into the service's buckets.
+        if not hasattr(service, "metrics") or not hasattr(service, "buckets"):
+            raise TypeError("service= takes one loaded spec, slokit.spec.load_service(path), "
+                            f"got {type(service).__name__}")
+        # The loader checked that every latency threshold of the SLO file is one of these buckets.
         names, base = service.metrics, service.buckets
     final = buckets_with(latency_thresholds, base if buckets is None else buckets)
     mp = _check_multiprocess(multiprocess)

@@ -6,7 +6,7 @@ In ``settings.py``, first in ``MIDDLEWARE``::
 
 in ``wsgi.py``::
 
-    application = SlokitWSGIMiddleware(get_wsgi_application(), latency_thresholds=[0.3, 1.0])
+    application = SlokitWSGIMiddleware(get_wsgi_application(), service=load_service("slo/x.yaml"))
 
 and in ``urls.py``: ``path("metrics", metrics_view)``.
 

@@ -1,7 +1,7 @@
 """Flask integration: the route label is the matched ``url_rule`` (``/users/<int:user_id>``).
 
     from slokit.middleware.flask import instrument_flask
-    instrument_flask(app, latency_thresholds=[0.3, 1.0], metrics_path="/metrics")
+    instrument_flask(app, service=load_service("slo/x.yaml"), metrics_path="/metrics")
 
 This module is imported only by Flask services; it imports Flask.
 """

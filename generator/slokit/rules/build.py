@@ -32,7 +32,7 @@ from slokit.burnrate import ALERT_WINDOWS
 from slokit.catalog import AlertDef
 from slokit.rules.sli import sli_queries
 from slokit.spec.model import SLO, HttpErrors, HttpLatency, Service
-from slokit.spec.units import Duration, format_number, format_percent
+from slokit.spec.units import Duration, format_factor, format_number, format_percent
 
 Rule = dict[str, Any]
 Group = dict[str, Any]
@@ -104,7 +104,7 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
         _record(_bad_name(BASE_WINDOW), f"({bad} or vector(0))\nand on ()\n{total_5m}", labels),
     ]
     fast += [_record(_ratio_name(w), _window_ratio(service, slo, w), labels) for w in ratio_windows(slo)]
-    if slo.window > BURN_RATE_WINDOW:
+    if slo.window > BURN_RATE_WINDOW and slo.has_budget:
         burn = f"{recorded(_ratio_name(BURN_RATE_WINDOW), service, slo)} / {budget}"
         fast.append(_record(series.BURN_RATE, burn, labels))
 
@@ -121,9 +121,12 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
     period = [] if slo.window in ratio_windows(slo) else [
         _record(_ratio_name(slo.window), raw_ratio(service, slo, slo.window), labels)
     ]
+    if slo.has_budget:  # with no budget (objective 100 %) both would divide by zero
+        period += [
+            _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
+            _record(series.BUDGET_REMAINING, f"1 - {period_ratio} / {budget}", labels),
+        ]
     period += [
-        _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
-        _record(series.BUDGET_REMAINING, f"1 - {period_ratio} / {budget}", labels),
         _record(series.OBJECTIVE, f"vector({format_number(slo.objective)})", labels),
         _record(series.ERROR_BUDGET, f"vector({budget})", labels),
         _record(series.WINDOW_DAYS, f"vector({format_number(Fraction(slo.window.ms, 86_400_000))})", labels),
@@ -161,6 +164,13 @@ def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | 
     return rule
 
 
+def _bad_events(slo: SLO) -> str:
+    """What a bad event is, for descriptions: a latency SLI names its threshold."""
+    if isinstance(slo.sli, HttpLatency):
+        return f"requests were slower than {slo.sli.threshold.human}"
+    return "events were bad"
+
+
 def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     assert a.tier is not None
     t = a.tier
@@ -174,11 +184,11 @@ def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
         expr += f"\nand on ()\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
         guard = f" Only alerts with at least {slo.min_events} events in {_text(t.tier.long)}."
     description = (
-        f"{{{{ $value | humanizePercentage }}}} of events were bad over the last {_text(t.tier.long)} (and over "
+        f"{{{{ $value | humanizePercentage }}}} of {_bad_events(slo)} over the last {_text(t.tier.long)} (and over "
         f"{_text(t.tier.short)}, above {format_percent(t.threshold)}): the error budget of "
-        f"{format_percent(slo.error_budget)} is burning at least {format_number(t.factor)}x as fast as the "
-        f"{_text(slo.window)} objective of {format_percent(slo.objective)} allows; at this rate the whole budget is "
-        f"gone within {t.exhaustion}.{guard}"
+        f"{format_percent(slo.error_budget)} is burning at least {format_factor(t.factor)}x as fast as the "
+        f"{_text(slo.window)} objective of {format_percent(slo.objective)} allows; at this rate "
+        f"{t.spending(slo.window)}.{guard}"
     )
     return _alert(service, slo, a, expr, None, description)
 
@@ -206,18 +216,21 @@ def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
         ratio = recorded(_ratio_name(window), service, slo)
     else:
         ratio = f"({raw_ratio(service, slo, window)})"
+    slow = slo.sli.threshold.human if isinstance(slo.sli, HttpLatency) else None
     if g.kind == "error_ratio_above":
         expr = f"{ratio} > {format_number(g.threshold)}"
-        now = f"the error ratio over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
+        what = "the error ratio" if slow is None else f"the share of requests slower than {slow}"
+        now = f"{what} over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
     elif g.kind == "good_ratio_below":
         expr = f"1 - {ratio} < {format_number(g.threshold)}"
-        now = f"the good ratio over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
+        what = "the good ratio" if slow is None else f"the share of requests within {slow}"
+        now = f"{what} over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
     else:
         assert g.quantile is not None and g.latency is not None
         expr = f"{quantile_query(service, slo, g.quantile, window)} > {format_number(Fraction(g.latency.ms, 1000))}"
         pnn = g.key.removesuffix("_above")
         now = f"the {pnn} latency over {_text(window)} is {{{{ $value | humanizeDuration }}}}"
-    description = f"{now[0].upper()}{now[1:]}, past the limit of {g.level_text} for {_text(g.for_)}."
+    description = f"{now[0].upper()}{now[1:]}, past the limit of {g.level_text} for {g.for_.human}."
     if g.rollback:
         description += " This is a rollback trigger: stop or roll back the rollout in progress."
     if g.description:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from slokit.checks import CheckResult, run_tool
+from slokit.checks import MISSING, CheckResult, run_tool
 from slokit.rules.render import ALERTS_DIR, rules_path, steady_test_path, test_path
 from slokit.spec.model import Service
 
@@ -64,7 +64,7 @@ def check_rules(out_dir: Path, services: Sequence[Service]) -> list[CheckResult]
             if path.is_file():
                 jobs.append((kind, path, rel, ()))
             else:
-                results.append(CheckResult(TOOL, rel, False, "missing: run slokit generate"))
+                results.append(CheckResult(TOOL, rel, False, MISSING))
     alerts = out_dir / ALERTS_DIR
     for suffix, keys in _WRAPPED.items():
         for path in sorted(alerts.glob(f"*{suffix}")) if alerts.is_dir() else []:

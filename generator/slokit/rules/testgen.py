@@ -428,11 +428,13 @@ class SLOTests:
         bad = busy.minutes * busy.per_minute * busy.bad + quiet.minutes * quiet.per_minute * quiet.bad
         total = busy.minutes * busy.per_minute + quiet.minutes * quiet.per_minute
         exact = bad / total
-        budget = float(self.slo.error_budget)
         sel = self.sel
+        remaining = f"sum({series.BUDGET_REMAINING}{sel})"
         checks = [
             self._near(f"sum({series.error_ratio(self.slo.window)}{sel})", k, exact),
-            self._near(f"sum({series.BUDGET_REMAINING}{sel})", k, 1 - exact / budget),
+            # No budget (objective 100 %): no budget series at all rather than a division by zero.
+            self._near(remaining, k, 1 - exact / float(self.slo.error_budget)) if self.slo.has_budget
+            else _value(f"count({series.BUDGET_REMAINING}{sel})", k, None),
             # No traffic for 10 minutes: zero events, no 5m ratio at all (not NaN), so no tier reading it fires.
             _value(f"count({series.error_ratio(BASE_WINDOW)}{sel})", k, None),
             _value(f"sum({series.total_rate(BASE_WINDOW)}{sel})", k, 0.0),

@@ -23,7 +23,7 @@ from slokit.rules.sli import sli_queries
 from slokit.runbooks import mdtext, queries
 from slokit.series import ROLLBACK_LABEL, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Receiver, Service
-from slokit.spec.units import Duration, format_number, format_percent
+from slokit.spec.units import Duration, format_factor, format_number, format_percent
 
 INDEX = "README.md"
 _HOUR_MS = 3600 * 1000
@@ -39,19 +39,20 @@ def span(d: Duration) -> str:
     return text
 
 
-def factor_text(f: Fraction) -> str:
-    """A burn-rate factor as people compare them: ``14.4``, ``13.44``, ``0.23``."""
-    return f"{float(f):.2f}".rstrip("0").rstrip(".")
-
-
 def _round_minutes(ms: Fraction | float) -> Duration:
     minutes = round(ms / _MINUTE_MS)
     return Duration(minutes * _MINUTE_MS) if minutes else Duration(round(ms))
 
 
+def budget_text(slo: SLO) -> str:
+    """The error budget as a share of events; "none" for an objective of 100 %, never "0%"."""
+    return format_percent(slo.error_budget) if slo.has_budget else "none (objective 100 %)"
+
+
 def exhaustion_at(slo: SLO, bad_ratio: Fraction) -> Duration | None:
-    """How long the SLO window's budget lasts when ``bad_ratio`` of events fail (None: it outlasts the window)."""
-    if bad_ratio <= slo.error_budget:
+    """How long the SLO window's budget lasts when ``bad_ratio`` of events fail (None: it outlasts the window,
+    or there is no budget to last)."""
+    if bad_ratio <= slo.error_budget or not slo.has_budget:
         return None
     return _round_minutes(slo.window.ms * slo.error_budget / bad_ratio)
 
@@ -97,15 +98,15 @@ def _burn_view(service: Service, slo: SLO, a: AlertDef) -> AlertView:
         do_first = (f"Users are failing now, and at this rate the whole {slo.window} budget is gone in {gone}: "
                     "if a deploy, flag or config change started it, roll that back first, then diagnose.")
     else:
-        do_first = (f"The budget is draining (gone in {gone} at this rate): during working hours, find the "
-                    "cause with the diagnosis queries and get a fix scheduled.")
-    fires = (f"the error ratio is above {format_percent(t.threshold)} ({factor_text(t.factor)}x the "
+        do_first = (f"The budget is draining (at this rate {t.spending(slo.window)}): during working hours, "
+                    "find the cause with the diagnosis queries and get a fix scheduled.")
+    fires = (f"the error ratio is above {format_percent(t.threshold)} ({format_factor(t.factor)}x the "
              f"{budget} error budget) over both the last {t.tier.long} and the last {t.tier.short}; "
              f"by then {format_percent(t.tier.budget_share)} of the {slo.window} budget is spent")
     if slo.min_events > 0:
         fires += f", and only with at least {slo.min_events} events in {t.tier.long} (low traffic stays quiet)"
     checks = tuple(
-        queries.Query(f"Burn rate over {w} (fires above {factor_text(t.factor)} on both)",
+        queries.Query(f"Burn rate over {w} (fires above {format_factor(t.factor)} on both)",
                       f"{queries.error_ratio_now(service, slo, w)} / {format_number(slo.error_budget)}")
         for w in (t.tier.long, t.tier.short)
     )
@@ -120,6 +121,8 @@ def ratio_now(service: Service, slo: SLO, window: Duration) -> str:
 
 
 def _gone_text(slo: SLO, bad_ratio: Fraction) -> str:
+    if not slo.has_budget:
+        return "no error budget (objective 100 %): the first bad event misses the SLO"
     gone = exhaustion_at(slo, bad_ratio)
     return span(gone) if gone is not None else f"more than the {slo.window} window (below the budget rate)"
 
@@ -214,6 +217,9 @@ def _impact(service: Service, slo: SLO) -> str:
                 "higher latency and more load on the backend")
     else:
         what = "Bad events of this SLI reach users"
+    if not slo.has_budget:
+        return (f"{what}. The objective is 100 %, so there is no error budget: every bad event misses the SLO "
+                f"for the {slo.window} window, and risky changes should wait until it recovers.")
     return (f"{what}. Every bad event spends error budget; once the {slo.window} budget "
             f"({format_percent(slo.error_budget)} of events) is gone, the SLO is missed and risky changes "
             "should wait until it recovers.")
@@ -297,8 +303,8 @@ def _slo_context(service: Service, slo: SLO) -> dict[str, object]:
         "service": service,
         "slo": slo,
         "objective": format_percent(slo.objective),
-        "budget": format_percent(slo.error_budget),
-        "budget_time": span(_round_minutes(slo.window.ms * slo.error_budget)),
+        "budget": budget_text(slo),
+        "budget_time": span(_round_minutes(slo.window.ms * slo.error_budget)) if slo.has_budget else None,
         "bad_words": bad_words,
         "total_words": total_words,
         "sample": queries.RANGE,
@@ -329,7 +335,7 @@ def service_page(service: Service) -> str:
         {
             "slo": slo,
             "objective": format_percent(slo.objective),
-            "budget": format_percent(slo.error_budget),
+            "budget": budget_text(slo),
             "alerts": alert_views(service, slo),
         }
         for slo in service.slos

@@ -73,13 +73,17 @@ def error_ratio_now(service: Service, slo: SLO, window: Duration) -> str:
 def budget_queries(service: Service, slo: SLO) -> list[Query]:
     """How much budget is left and how fast it goes, from the recorded series."""
     sel = slo_selector(service, slo)
+    window_ratio = f"{series.error_ratio(slo.window)}{sel}"
+    if not slo.has_budget:
+        return [Query(f"Error ratio over the whole {slo.window} window (the SLO holds while this stays 0: "
+                      "objective 100 %, no error budget)", window_ratio)]
     return [
         Query("Error budget left over the SLO window (1 = untouched, 0 = spent, below 0 = overspent)",
               f"{series.BUDGET_REMAINING}{sel}"),
         Query(f"Burn rate over the last {BURN_RATE_WINDOW} (1 = spending exactly the budget)",
               f"{series.BURN_RATE}{sel}"),
         Query(f"Error ratio over the whole {slo.window} window (the SLO holds while this stays under "
-              f"{format_percent(slo.error_budget)})", f"{series.error_ratio(slo.window)}{sel}"),
+              f"{format_percent(slo.error_budget)})", window_ratio),
     ]
 
 

@@ -123,7 +123,7 @@ def runbooks_command(paths: tuple[str, ...], html_dir: str) -> None:
     """Render the runbooks of the specs (default: slo/) as a static HTML site."""
     from slokit.cli import load_or_exit  # the CLI imports this module; load at call time
 
-    result = load_or_exit(paths)
+    result = load_or_exit(paths, "runbooks")
     try:
         written = write_site(Path(html_dir), result.services)
     except click.UsageError as exc:

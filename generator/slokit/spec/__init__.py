@@ -7,7 +7,12 @@ from slokit.spec.load import (
     UsageError,
     discover,
     load_or_raise,
+    load_service,
     load_services,
+    with_diagnostics,
 )
 
-__all__ = ["Diagnostic", "LoadResult", "SpecError", "UsageError", "discover", "load_or_raise", "load_services"]
+__all__ = [
+    "Diagnostic", "LoadResult", "SpecError", "UsageError", "discover", "load_or_raise", "load_service", "load_services",
+    "with_diagnostics",
+]

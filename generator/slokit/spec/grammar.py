@@ -63,7 +63,58 @@ def _query_problem(text: str) -> str | None:
     return None
 
 
-_route = Str("route template as the middleware labels it, e.g. /api/items/{id}")
+#: One path segment character (RFC 3986 pchar, '%'-escapes as they are) or a route parameter as the
+#: middleware records it: ``{id}`` (Starlette, FastAPI: the router's ``path_format``, without convertors),
+#: ``<id>``, ``<int:id>``, ``<string(length=2):code>`` (Flask's url_rule, Django's route).
+_ROUTE_PART = (r"(?:[A-Za-z0-9._~!$&'()+,;=:@%/-]"
+               r"|\{[A-Za-z_]\w*\}"
+               r"|<(?:[A-Za-z_]\w*(?:\([^()<>]*\))?:)?[A-Za-z_]\w*>)")
+ROUTE_TEMPLATE = re.compile(f"/{_ROUTE_PART}*")
+_STARLETTE_CONVERTOR = re.compile(r"\{([A-Za-z_]\w*):[A-Za-z_]\w*\}")
+_ROUTE_HINT = ("the route template as the framework writes it, e.g. /items/{id} (Starlette, FastAPI), "
+               "/items/<int:id> (Flask, Django)")
+
+
+def _route_problem(text: str) -> str | None:
+    """Why the middleware could never record ``text`` as a route label, or None.
+
+    The label is the router's template, so a route that is not one silently never gets data.
+    """
+    if not text.startswith("/"):
+        return f"must start with '/' (did you mean '/{text.lstrip()}'?): the middleware records {_ROUTE_HINT}"
+    if text.startswith("/^"):  # a Django re_path() pattern, recorded as its regex
+        return _regex_problem(text[1:])
+    if any(c.isspace() for c in text):
+        return f"must not contain spaces: the middleware records {_ROUTE_HINT}"
+    if "?" in text or "#" in text:
+        return f"must not contain a query string or fragment: the middleware records {_ROUTE_HINT}"
+    if "*" in text:
+        return f"is matched exactly, not as a wildcard: the middleware records {_ROUTE_HINT}"
+    if _STARLETTE_CONVERTOR.search(text):
+        fixed = _STARLETTE_CONVERTOR.sub(r"{\1}", text)
+        return (f"the middleware records Starlette and FastAPI parameters without their convertor "
+                f"(the router's path_format): write {fixed}")
+    if not ROUTE_TEMPLATE.fullmatch(text):
+        return f"is not a route template: the middleware records {_ROUTE_HINT}"
+    return None
+
+
+#: What Slack (and Alertmanager's ``channel``) address: ``#channel-name`` (lower case, at most 80 characters),
+#: a channel ID (``C0123ABCD``; G and D for private channels and direct messages) or ``@user``.
+SLACK_CHANNEL = re.compile(r"#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{8,}|@[A-Za-z0-9._-]+")
+
+
+def _slack_channel_problem(text: str) -> str | None:
+    if SLACK_CHANNEL.fullmatch(text):
+        return None
+    hint = ""
+    if re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,79}", text):
+        hint = f" (did you mean '#{text}'? quote it: a bare # starts a YAML comment)"
+    return ("must be a channel name starting with '#' (lower case, e.g. '#team-alerts'), a channel ID such as "
+            f"C0123ABCD, or '@user'{hint}")
+
+
+_route = Str("route template as the middleware labels it, e.g. /api/items/{id}", validate=_route_problem)
 _method = Str("HTTP method, e.g. PATCH", validate=_method_problem)
 _query = Str("PromQL with {{window}} where the range goes", validate=_query_problem)
 
@@ -157,7 +208,8 @@ _pagerduty = Obj(
 _slack = Obj(
     description="Slack incoming-webhook receiver.",
     fields={
-        "channel": Field(Str("channel, e.g. '#team-alerts'"), required=True),
+        "channel": Field(Str("channel, e.g. '#team-alerts', a channel ID or '@user'",
+                                validate=_slack_channel_problem), required=True),
         "api_url_file": Field(Str("file holding the webhook URL"), required=True),
     },
 )

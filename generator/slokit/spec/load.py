@@ -56,10 +56,26 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class QueryRef:
+    """A PromQL query written in a spec, as written, for a parser to check (``slokit.promql_check``).
+
+    ``loc`` is where the query's first character stands when ``exact`` (a one-line scalar), else where its
+    YAML value starts; ``path`` is the field (``slos[0].sli.ratio.bad``).
+    """
+
+    loc: Location
+    path: str
+    text: str
+    exact: bool
+
+
+@dataclass(frozen=True)
 class LoadResult:
     services: tuple[Service, ...]
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[str, ...]
+    #: Every PromQL query of the specs, for the parser the command line runs (loading runs no tool).
+    queries: tuple[QueryRef, ...] = ()
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -108,10 +124,12 @@ def load_services(paths: Iterable[str | Path]) -> LoadResult:
     files = discover(paths)
     diagnostics: list[Diagnostic] = []
     services: list[Service] = []
+    queries: list[QueryRef] = []
     seen: dict[str, str] = {}
     for file in files:
-        service, diags = _load_file(file)
+        service, diags, file_queries = _load_file(file)
         diagnostics.extend(diags)
+        queries.extend(file_queries)
         if service is None:
             continue
         if service.name in seen:
@@ -120,19 +138,42 @@ def load_services(paths: Iterable[str | Path]) -> LoadResult:
             continue
         seen[service.name] = service.source
         services.append(service)
-    diagnostics.sort(key=lambda d: (d.loc.file, d.loc.line, d.loc.col, d.level != "error"))
+    return with_diagnostics(LoadResult(tuple(services), (), tuple(map(str, files)), tuple(queries)), diagnostics)
+
+
+def with_diagnostics(result: LoadResult, extra: Iterable[Diagnostic]) -> LoadResult:
+    """``result`` with ``extra`` diagnostics (from a later check, such as parsing PromQL) in file order;
+    no services once any diagnostic is an error, so that nothing is generated from a broken spec."""
+    diagnostics = sorted([*result.diagnostics, *extra],
+                         key=lambda d: (d.loc.file, d.loc.line, d.loc.col, d.level != "error"))
     ok = not any(d.level == "error" for d in diagnostics)
-    return LoadResult(tuple(services) if ok else (), tuple(diagnostics), tuple(map(str, files)))
+    return LoadResult(result.services if ok else (), tuple(diagnostics), result.files, result.queries)
 
 
-def load_or_raise(paths: Iterable[str | Path]) -> tuple[Service, ...]:
-    result = load_services(paths)
+def load_or_raise(paths: str | Path | Iterable[str | Path]) -> tuple[Service, ...]:
+    """The services of the spec files under ``paths`` (one path or several); ``SpecError`` on any error.
+
+    A single ``str`` is one path, never a sequence of characters.
+    """
+    result = load_services([paths] if isinstance(paths, str | Path) else paths)
     if not result.ok:
         raise SpecError(result.errors)
     return result.services
 
 
-def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic]]:
+def load_service(path: str | Path) -> Service:
+    """The one service of the spec file ``path``: what the middleware's ``service=`` takes.
+
+    ``SpecError`` when the file has an error, ``UsageError`` when the path is missing or holds more than
+    one service (a folder of specs).
+    """
+    services = load_or_raise(path)
+    if len(services) != 1:
+        raise UsageError(f"{path}: holds {len(services)} services; name the spec file of one service")
+    return services[0]
+
+
+def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic], list[QueryRef]]:
     name = str(file)
 
     def at(pos: Pos) -> Location:
@@ -141,27 +182,77 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic]]:
     try:
         raw_bytes = file.read_bytes()
     except OSError as exc:
-        return None, [Diagnostic(Location(name, 1, 1), "", f"cannot read file: {exc.strerror}")]
+        return None, [Diagnostic(Location(name, 1, 1), "", f"cannot read file: {exc.strerror}")], []
     if len(raw_bytes) > MAX_FILE_BYTES:
-        return None, [Diagnostic(Location(name, 1, 1), "", "file is larger than 1 MiB; is this an SLO spec?")]
+        return None, [Diagnostic(Location(name, 1, 1), "", "file is larger than 1 MiB; is this an SLO spec?")], []
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")]
+        return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")], []
     doc = load_yaml(text, name)
-    diags = [Diagnostic(at(p.pos), "", p.message) for p in doc.problems]
+    diags = [Diagnostic(at(p.pos), "", _explained(p.message)) for p in doc.problems]
     if doc.data is None and not diags:
         diags.append(Diagnostic(Location(name, 1, 1), "", "file is empty: expected a service spec"))
     if doc.data is None:
-        return None, diags
+        return None, diags, []
     ctx = Ctx()
     checked = grammar.SERVICE.check(doc.data, (1, 1), "", ctx)
     diags.extend(Diagnostic(at(p.pos), p.path, p.message) for p in ctx.problems)
     if diags:
-        return None, diags
-    builder = _Builder(name, doc.data, at)
+        return None, diags, []
+    builder = _Builder(name, doc.data, at, text.splitlines())
     service = builder.service(checked)
-    return (service if not any(d.level == "error" for d in builder.diags) else None), builder.diags
+    ok = not any(d.level == "error" for d in builder.diags)
+    return (service if ok else None), builder.diags, builder.queries
+
+
+@dataclass(frozen=True)
+class _Buckets:
+    """The duration histogram's bucket bounds the SLIs can rely on: the spec's ``buckets:`` or the defaults.
+
+    Without ``buckets:`` the service's middleware is assumed to run with its default buckets, so a latency
+    threshold elsewhere would read a bucket that does not exist and the SLO would never get data.
+    """
+
+    bounds: tuple[Duration, ...]
+    explicit: bool
+
+    @classmethod
+    def of(cls, given: list[Duration] | None) -> _Buckets:
+        if given is None:
+            return cls(tuple(Duration.of_seconds(b) for b in semconv.DEFAULT_BUCKETS), False)
+        return cls(tuple(sorted(set(given))), True)
+
+    def problem(self, value: Duration) -> str | None:
+        """Why ``value`` is not a bucket bound (naming the nearest ones), or None when it is one."""
+        if value in self.bounds:
+            return None
+        below = [b for b in self.bounds if b < value][-1:]
+        above = [b for b in self.bounds if b > value][:1]
+        nearest = " and ".join(b.human for b in [*below, *above])
+        whose = "one of the spec's buckets" if self.explicit else "one of the middleware's default buckets"
+        return f"{value.human} is not {whose} (nearest: {nearest})"
+
+    @property
+    def fix(self) -> str:
+        if self.explicit:
+            return "pick one of the buckets, or add it to buckets: and to the middleware's buckets="
+        return ("pick one of the default buckets, or add buckets: to the spec listing the buckets the service's "
+                "middleware is configured with (its buckets=, or service= this spec)")
+
+
+#: PyYAML's words for a problem people hit often, and what to tell them instead.
+_YAML_EXPLAINED = {
+    "found character '\\t' that cannot start any token":
+        "invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces",
+}
+
+
+def _explained(message: str) -> str:
+    for raw, explained in _YAML_EXPLAINED.items():
+        if raw in message:
+            return explained
+    return message
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:
@@ -172,9 +263,21 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
 class _Builder:
     """Turns checked values into model objects and runs the checks that span several fields."""
 
-    def __init__(self, file: str, raw: PosDict, at: Any) -> None:
-        self.file, self.raw, self.at = file, raw, at
+    def __init__(self, file: str, raw: PosDict, at: Any, lines: list[str]) -> None:
+        self.file, self.raw, self.at, self.lines = file, raw, at, lines
         self.diags: list[Diagnostic] = []
+        self.queries: list[QueryRef] = []
+
+    def query(self, pos: Pos, path: str, text: str) -> None:
+        """Note a PromQL query; where it is a one-line scalar, at its first character (after a quote)."""
+        line, col = pos
+        rest = self.lines[line - 1][col - 1:] if line <= len(self.lines) else ""
+        if "\n" not in text and rest.startswith(text):
+            self.queries.append(QueryRef(self.at(pos), path, text, True))
+        elif "\n" not in text and rest[:1] in ("'", '"') and rest[1:].startswith(text):
+            self.queries.append(QueryRef(self.at((line, col + 1)), path, text, True))
+        else:
+            self.queries.append(QueryRef(self.at(pos), path, text, False))
 
     def error(self, pos: Pos, path: str, message: str, level: Level = "error") -> None:
         self.diags.append(Diagnostic(self.at(pos), path, message, level))
@@ -182,29 +285,24 @@ class _Builder:
     def service(self, v: dict[str, Any]) -> Service:
         v = _present(v)
         raw_slos: PosList = self.raw["slos"]
-        explicit_buckets: list[Duration] | None = v.get("buckets")
+        buckets = _Buckets.of(v.get("buckets"))
         slos: list[SLO] = []
         names: dict[str, int] = {}
         for i, slo_values in enumerate(v["slos"]):
             raw_slo: PosDict = raw_slos[i]
-            slo = self.slo(slo_values, raw_slo, f"slos[{i}]", explicit_buckets)
+            slo = self.slo(slo_values, raw_slo, f"slos[{i}]", buckets)
             if slo.name in names:
                 self.error(raw_slo.value_pos["name"], f"slos[{i}].name",
                            f"SLO name {slo.name!r} is already used by slos[{names[slo.name]}]")
             names.setdefault(slo.name, i)
             slos.append(slo)
-        thresholds = [s.sli.threshold.seconds for s in slos if isinstance(s.sli, HttpLatency)]
-        levels = [g.latency.seconds for s in slos for g in s.alerts if g.latency is not None]
-        if explicit_buckets is not None:
-            buckets = tuple(sorted({round(b.seconds, 9) for b in explicit_buckets}))
-        else:
-            buckets = semconv.buckets_with([*thresholds, *levels])
+        largest = buckets.bounds[-1]
         for i, slo in enumerate(slos):
             for j, g in enumerate(slo.alerts):
-                if g.latency is not None and g.latency.seconds >= max(buckets):
+                if g.latency is not None and g.latency >= largest:
                     self.diags.append(Diagnostic(
                         g.loc, f"slos[{i}].alerts[{j}].{g.key}",
-                        f"{g.latency} is not below the largest bucket bound ({Duration.of_seconds(max(buckets))}): "
+                        f"{g.latency.human} is not below the largest bucket bound ({largest.human}): "
                         "histogram_quantile never returns more than that, so this alert can never fire; "
                         "add a larger bucket (buckets:) or lower the level", "warning"))
         routing = self.routing(v.get("routing", {}), slos)
@@ -214,7 +312,7 @@ class _Builder:
             owner=v["owner"],
             slos=tuple(slos),
             metrics=semconv.PRESETS[v["metrics_preset"]],
-            buckets=buckets,
+            buckets=tuple(b.seconds for b in buckets.bounds),
             description=v.get("description", ""),
             labels=MappingProxyType(v.get("labels", {})),
             selector=MappingProxyType(v.get("selector", {})),
@@ -227,7 +325,7 @@ class _Builder:
             loc=self.at(self.raw.value_pos["service"]),
         )
 
-    def slo(self, v: dict[str, Any], raw: PosDict, path: str, buckets: list[Duration] | None) -> SLO:
+    def slo(self, v: dict[str, Any], raw: PosDict, path: str, buckets: _Buckets) -> SLO:
         v = _present(v)
         sli = self.sli(v["sli"], raw["sli"], join(path, "sli"), buckets)
         window: Duration = v["window"]
@@ -251,27 +349,34 @@ class _Builder:
             loc=self.at(raw.pos),
         )
         active, dropped_tiers = burnrate.plan(slo)
+        if slo.burn_rate and not slo.has_budget:
+            self.error(raw.value_pos["objective"], join(path, "objective"),
+                       "100 % leaves no error budget: burn-rate alerts are not generated (guardrails, recording "
+                       "rules and dashboards are); set burn_rate: false to say so, or lower the objective",
+                       "warning")
+            return slo
         for dropped in dropped_tiers:
             self.error(raw.pos, path, f"burn-rate {dropped.reason}; it is left out", "warning")
         if slo.burn_rate and not active:
             self.error(raw.pos, path, "no burn-rate tier can fire for this objective and window", "warning")
         return slo
 
-    def sli(self, v: dict[str, Any], raw: PosDict, path: str, buckets: list[Duration] | None) -> SLI:
+    def sli(self, v: dict[str, Any], raw: PosDict, path: str, buckets: _Buckets) -> SLI:
         (kind, values), = _present(v).items()
         values = _present(values)
         if kind == "http_errors":
             return HttpErrors(values["status"], values.get("route"), values.get("method"))
         if kind == "http_latency":
             threshold: Duration = values["threshold"]
-            if buckets is not None and threshold not in buckets:
+            if (problem := buckets.problem(threshold)) is not None:
                 self.error(raw[kind].value_pos["threshold"], join(path, f"{kind}.threshold"),
-                           f"{threshold} is not one of the service's buckets "
-                           f"({', '.join(map(str, sorted(buckets)))}); the SLI counts requests from the "
-                           "bucket whose bound equals the threshold")
+                           f"{problem}: the SLI counts good requests from the bucket whose bound equals the "
+                           f"threshold, so without that bucket it gets no data; {buckets.fix}")
             return HttpLatency(threshold, values.get("route"), values.get("method"))
         if kind == "cache_misses":
             return CacheMisses(values["cache"])
+        for k, q in values.items():
+            self.query(raw[kind].value_pos[k], join(path, f"ratio.{k}"), q)
         queries = {k: re.sub(r"\{\{\s*window\s*\}\}", "{{window}}", q) for k, q in values.items()}
         for other in ("bad", "good"):
             if other in queries and _normal(queries[other]) == _normal(queries["total"]):
@@ -281,7 +386,7 @@ class _Builder:
         return RatioQueries(queries["total"], queries.get("bad"), queries.get("good"))
 
     def guardrail(self, v: dict[str, Any], raw: PosDict, path: str, sli: SLI, window: Duration,
-                  buckets: list[Duration] | None) -> Guardrail:
+                  buckets: _Buckets) -> Guardrail:
         v = _present(v)
         for_: Duration = v["for"]
         if for_ >= window:
@@ -304,10 +409,10 @@ class _Builder:
                        f"{key} needs an HTTP SLI (http_errors or http_latency): it reads the request duration "
                        f"histogram, and this SLO's SLI is {sli.kind}")
         latency: Duration = v[key]
-        if buckets is not None and latency not in buckets:
+        if (problem := buckets.problem(latency)) is not None:
             self.error(raw.value_pos[key], join(path, key),
-                       f"{latency} is not one of the service's buckets: the quantile is interpolated between "
-                       "bucket bounds, so the alert fires late or early", "warning")
+                       f"{problem}: the quantile is interpolated between bucket bounds, so the alert would fire "
+                       f"late or early; {buckets.fix}")
         quantile = Fraction(int(digits), 10 ** len(digits))
         return Guardrail("quantile_above", key, quantile=quantile, latency=latency, **common)
 

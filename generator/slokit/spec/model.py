@@ -117,7 +117,7 @@ class Guardrail:
         """The threshold as a person reads it: ``1%`` or ``500ms``."""
         if self.kind == "quantile_above":
             assert self.latency is not None
-            return str(self.latency)
+            return self.latency.human
         return format_percent(self.threshold)
 
 
@@ -156,6 +156,12 @@ class SLO:
     def error_budget(self) -> Fraction:
         """The allowed bad share: 1 - objective (0.5 % for a 99.5 % objective)."""
         return 1 - self.objective
+
+    @property
+    def has_budget(self) -> bool:
+        """False for an objective of 100 %: no bad event is allowed, so there is no budget to burn or to
+        have left, and every emitter leaves out what would divide by it (burn rates, budget remaining)."""
+        return self.error_budget > 0
 
 
 @dataclass(frozen=True)

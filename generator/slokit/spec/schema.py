@@ -159,19 +159,28 @@ class Objective(Node):
             if not math.isfinite(value):
                 return ctx.error(pos, path, f"must be a finite number, got {value}")
             number = Fraction(str(value))
-        elif isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)):
+        elif isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*", value)):
             number = Fraction(m.group(1))
         if number is None:
             return ctx.error(pos, path, f"must be a percentage number like 99.5, got {_type_name(value)}")
         if not 0 < number <= 100:
-            return ctx.error(pos, path, f"must be between 0 and 100 (exclusive of 0), got {_show(value)}")
+            return ctx.error(pos, path, f"must be between 0 and 100 (exclusive of 0), got {_show(value)}"
+                             + _objective_hint(number))
         return number / 100
 
     def schema(self) -> JSON:
         return self._doc(
             {"oneOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100},
-                       {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}]}
+                       {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%?\s*$"}]}
         )
+
+
+def _objective_hint(number: Fraction) -> str:
+    """``999`` -> " (did you mean 99.9?)": a nines objective written without its decimal point."""
+    digits = str(number.numerator)
+    if number.denominator != 1 or not digits.startswith("9") or len(digits) < 3:
+        return ""
+    return f" (did you mean {digits[:2]}.{digits[2:]}?)"
 
 
 DURATION_PATTERN = r"(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?"

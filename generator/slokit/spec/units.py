@@ -61,6 +61,19 @@ class Duration:
                 parts.append(f"{n}{unit}")
         return "".join(parts)
 
+    @property
+    def human(self) -> str:
+        """The form people read: ``2.5s`` where Prometheus writes ``2s500ms``; otherwise as ``str()``.
+
+        Generated PromQL and ``for:`` keep ``str()``, which every Prometheus parses.
+        """
+        whole, ms = divmod(self.ms, 1000)
+        if not whole or not ms:
+            return str(self)
+        prefix = str(Duration(whole // 60 * 60 * 1000)) if whole >= 60 else ""
+        seconds = f"{whole % 60}.{ms:03d}".rstrip("0")
+        return f"{prefix}{seconds}s"
+
 
 def parse_ratio(value: object, *, what: str = "ratio") -> Fraction:
     """A ratio written ``1%``, ``0.5 %`` or as a fraction below 1 (``0.01``); returned as an exact Fraction."""
@@ -89,6 +102,14 @@ def format_percent(ratio: Fraction | float, digits: int = 3) -> str:
     """``Fraction(1, 200)`` -> ``'0.5%'``: shortest form, for messages, annotations and runbooks."""
     text = f"{float(ratio) * 100:.{digits}f}".rstrip("0").rstrip(".")
     return f"{text}%"
+
+
+def format_factor(value: Fraction | float) -> str:
+    """A burn-rate factor as people compare them: ``14.4``, ``13.44``, ``0.93`` (two decimals at most).
+
+    Every text a person reads uses this; PromQL keeps the exact factor (:func:`format_number`).
+    """
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
 def format_number(value: Fraction | float) -> str:
