@@ -157,8 +157,15 @@ def test_page_inhibits_the_ticket_of_the_same_slo_only(alertmanager: tuple[Runni
         {"labels": {"alertname": "Foreign", "severity": "page"}, "annotations": {}},
         {"labels": {"alertname": "ForeignTicket", "severity": "ticket"}, "annotations": {}},
     ])
-    state = {(a["labels"]["alertname"], a["labels"].get("slo"), a["labels"]["severity"]):
-             (a["status"]["state"], [r["name"] for r in a["receivers"]]) for a in am.alerts()}
+    # The inhibitor learns of the page asynchronously after the post, so read the states until they settle.
+    deadline = time.monotonic() + 10
+    while True:
+        state = {(a["labels"]["alertname"], a["labels"].get("slo"), a["labels"]["severity"]):
+                 (a["status"]["state"], [r["name"] for r in a["receivers"]]) for a in am.alerts()}
+        if state.get(("SLOErrorBudgetBurn", "availability", "ticket"), ("",))[0] == "suppressed" \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert state == {
         ("SLOErrorRatioHigh", "availability", "page"): ("active", ["growth/page"]),
         ("SLOErrorBudgetBurn", "availability", "ticket"): ("suppressed", ["growth/ticket"]),
