@@ -23,14 +23,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from slokit import catalog, links, promql, series
 from slokit.burnrate import ALERT_WINDOWS
 from slokit.catalog import AlertDef
 from slokit.rules.sli import sli_queries
-from slokit.spec.model import SLO, HttpErrors, HttpLatency, Service
+from slokit.spec.model import SLO, Guardrail, HttpErrors, HttpLatency, Service
 from slokit.spec.units import Duration, format_number, format_percent
 
 Rule = dict[str, Any]
@@ -174,6 +175,12 @@ def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | 
     return rule
 
 
+def recorded_events(service: Service, slo: SLO, window: Duration) -> str:
+    """Events of ``slo`` over ``window`` from the recorded 5m total rate: its mean times the window's seconds."""
+    events = f"avg_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(window)}])"
+    return f"{events} * {format_number(Fraction(window.ms, 1000))}"
+
+
 def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     assert a.tier is not None
     t = a.tier
@@ -183,8 +190,7 @@ def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     expr = f"{long_r} > {thr}\nand\n{short_r} > {thr}"
     guard = ""
     if slo.min_events > 0:
-        events = f"avg_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(t.tier.long)}])"
-        expr += f"\nand\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
+        expr += f"\nand\n{recorded_events(service, slo, t.tier.long)} >= {slo.min_events}"
         guard = f" Only alerts with at least {slo.min_events} events in {_text(t.tier.long)}."
     description = (
         f"{{{{ $value | humanizePercentage }}}} of events were bad over the last {_text(t.tier.long)} (and over "
@@ -211,31 +217,56 @@ def quantile_query(service: Service, slo: SLO, q: Fraction, window: Duration) ->
     return f"histogram_quantile({format_number(q)}, sum by (le) (rate({m.duration_bucket}{sel}[{_text(window)}])))"
 
 
-def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
-    g = a.guardrail
-    assert g is not None
+@dataclass(frozen=True)
+class Condition:
+    """A guardrail's test split in two: ``value`` (PromQL giving one sample) compared with ``threshold``.
+
+    The alerting rule is ``expr``; rollout analyses (Argo Rollouts, Flagger) need the value and the
+    threshold apart, and ``slokit gate`` evaluates ``expr``.
+    """
+
+    value: str
+    op: Literal[">", "<"]
+    threshold: str
+    #: What ``value`` is, for descriptions: "the error ratio over 5m".
+    what: str
+
+    @property
+    def expr(self) -> str:
+        return f"{self.value} {self.op} {self.threshold}"
+
+
+def guardrail_condition(service: Service, slo: SLO, g: Guardrail, *, self_contained: bool = False) -> Condition:
+    """The condition of guardrail ``g``. The rule reads the recorded ratio of its window when there is one;
+    ``self_contained`` computes that same ratio from the raw series instead (what the recording rule
+    computes), for a Prometheus that does not run slokit's rules or a range that predates them."""
     window = g.window
-    if window in ratio_windows(slo):
+    if window in ratio_windows(slo) and not self_contained:
         ratio = recorded(_ratio_name(window), service, slo)
     else:
         ratio = f"({raw_ratio(service, slo, window)})"
     if g.kind == "error_ratio_above":
-        expr = f"{ratio} > {format_number(g.threshold)}"
-        now = f"the error ratio over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
-    elif g.kind == "good_ratio_below":
-        expr = f"1 - {ratio} < {format_number(g.threshold)}"
-        now = f"the good ratio over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
-    else:
-        assert g.quantile is not None and g.latency is not None
-        expr = f"{quantile_query(service, slo, g.quantile, window)} > {format_number(Fraction(g.latency.ms, 1000))}"
-        pnn = g.key.removesuffix("_above")
-        now = f"the {pnn} latency over {_text(window)} is {{{{ $value | humanizeDuration }}}}"
+        return Condition(ratio, ">", format_number(g.threshold), f"the error ratio over {_text(window)}")
+    if g.kind == "good_ratio_below":
+        return Condition(f"1 - {ratio}", "<", format_number(g.threshold), f"the good ratio over {_text(window)}")
+    assert g.quantile is not None and g.latency is not None
+    pnn = g.key.removesuffix("_above")
+    return Condition(quantile_query(service, slo, g.quantile, window), ">",
+                     format_number(Fraction(g.latency.ms, 1000)), f"the {pnn} latency over {_text(window)}")
+
+
+def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
+    g = a.guardrail
+    assert g is not None
+    cond = guardrail_condition(service, slo, g)
+    humanize = "humanizeDuration" if g.kind == "quantile_above" else "humanizePercentage"
+    now = f"{cond.what} is {{{{ $value | {humanize} }}}}"
     description = f"{now[0].upper()}{now[1:]}, past the limit of {g.level_text} for {_text(g.for_)}."
     if g.rollback:
         description += " This is a rollback trigger: stop or roll back the rollout in progress."
     if g.description:
         description += " " + literal(g.description)
-    return _alert(service, slo, a, expr, g.for_, description)
+    return _alert(service, slo, a, cond.expr, g.for_, description)
 
 
 def _absent_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
