@@ -18,6 +18,7 @@ import click
 
 from slokit import __version__, pipeline
 from slokit.checks import ToolMissing, run_checks
+from slokit.gate_cli import gate_command
 from slokit.push_cli import push_command
 from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services
@@ -127,6 +128,7 @@ def check(paths: tuple[str, ...], out_dir: str) -> None:
 
 
 main.add_command(push_command)
+main.add_command(gate_command)
 main.add_command(runbooks_command)
 
 
