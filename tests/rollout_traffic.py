@@ -8,6 +8,7 @@ the ones the cache SLIs name. So the series fit any spec with built-in SLIs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -103,7 +104,9 @@ def openmetrics(service: Service, timeline: Sequence[tuple[int, Mix]], start: fl
     to a sample every ``step`` seconds from unix time ``start``, one series after the other."""
     per_minute = round(60 / step)
     for key, vals in counters(service, timeline).items():
-        sel = selector(key)
+        labels = dict(key)
+        name = labels.pop("__name__")
+        sel = name + "{" + ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items())) + "}"
         for i in range(len(vals) - 1):
             for j in range(per_minute):
                 value = vals[i] + (vals[i + 1] - vals[i]) * j / per_minute
