@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from slokit.cli import main
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "slo" / "onboarding.yaml"
 
@@ -29,14 +33,19 @@ class GateRun:
         return {c["name"]: c["outcome"] for c in self.report["checks"]}
 
 
-def gate(spec: Path, prometheus: str, stage: int, *args: str) -> GateRun:
-    """``slokit gate`` in a child process, the way a CI job runs it."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "slokit", "gate", str(spec), "--service", "onboarding", "--stage", str(stage),
-         "--prometheus", prometheus, "--retries", "1", "--backoff", "0.1", "--timeout", "5", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    return GateRun(proc.returncode, proc.stdout, proc.stderr)
+def gate(spec: Path, prometheus: str, stage: int, *args: str, child: bool = False) -> GateRun:
+    """``slokit gate`` through its command line: in this process (click's runner: the same code, exit code and
+    output, without a second interpreter's start-up), or with ``child`` in a child process as a CI job runs it."""
+    argv = ["gate", str(spec), "--service", "onboarding", "--stage", str(stage), "--prometheus", prometheus,
+            "--retries", "1", "--backoff", "0.1", "--timeout", "5", *args]
+    if child:
+        proc = subprocess.run([sys.executable, "-m", "slokit", *argv], capture_output=True, text=True, timeout=120,
+                              check=False)
+        return GateRun(proc.returncode, proc.stdout, proc.stderr)
+    result = CliRunner().invoke(main, argv)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return GateRun(result.exit_code, result.stdout, result.stderr)
 
 
 def with_stages(dest: Path, stages: str, source: Path = EXAMPLE_SPEC, extra: str = "") -> Path:

@@ -129,7 +129,7 @@ def test_without_since_the_gate_never_promotes(prometheus: Backfilled) -> None:
 
 def test_text_output_has_one_line_per_condition_and_a_verdict(prometheus: Backfilled) -> None:
     run = gate(prometheus.spec, prometheus.url, 3, "--since", f"{prometheus.start + 105 * 60:.0f}",
-               "--at", f"{prometheus.start + 150 * 60:.0f}")
+               "--at", f"{prometheus.start + 150 * 60:.0f}", child=True)
     assert run.code == 20
     lines = run.out.strip().splitlines()
     assert lines[0].startswith("onboarding stage 3 (25%), since ")
@@ -140,7 +140,7 @@ def test_text_output_has_one_line_per_condition_and_a_verdict(prometheus: Backfi
 
 def test_unreachable_prometheus_is_exit_3(tmp_path: Path) -> None:
     spec = with_stages(tmp_path / "onboarding.yaml", STAGES)
-    run = gate(spec, f"http://{stack.HOST}:{stack.free_port()}", 2, "--since", "2h")
+    run = gate(spec, f"http://{stack.HOST}:{stack.free_port()}", 2, "--since", "2h", child=True)
     assert run.code == 3, run.out + run.err
     assert run.out == ""
     assert "cannot reach Prometheus" in run.err and "Traceback" not in run.err
