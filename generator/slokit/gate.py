@@ -59,6 +59,7 @@ class Verdict:
     service: str
     stage: int  # 1-based, as on the command line
     percent: int
+    description: str
     start: float
     at: float
     since_given: bool
@@ -93,7 +94,8 @@ def judge(service: Service, number: int, prom: Prometheus, *, at: float, since: 
     checks = [_time_check(stage, at - start, since is not None)]
     checks += [_trigger_check(service, t, prom, start, at) for t in conditions.triggers(service)]
     checks += [_burn_check(service, slo, stage, prom, start, at) for slo in service.slos]
-    return Verdict(service.name, number, stage.percent, start, at, since is not None, tuple(checks))
+    return Verdict(service.name, number, stage.percent, stage.description, start, at, since is not None,
+                   tuple(checks))
 
 
 def _time_check(stage: Stage, elapsed: float, since_given: bool) -> Check:

@@ -50,7 +50,8 @@ def parse_time(text: str, now: float, option: str) -> float:
 
 def _print(verdict: gate.Verdict) -> None:
     since = gate.timestamp(verdict.start) + ("" if verdict.since_given else " (assumed)")
-    click.echo(f"{verdict.service} stage {verdict.stage} ({verdict.percent}%), since {since}, "
+    what = f"{verdict.percent}%" + (f", {verdict.description}" if verdict.description else "")
+    click.echo(f"{verdict.service} stage {verdict.stage} ({what}), since {since}, "
                f"at {gate.timestamp(verdict.at)}")
     for c in verdict.checks:
         click.echo(f"  {c.outcome.upper():<9}{c.kind:<8}{c.detail}")
@@ -60,6 +61,7 @@ def _print(verdict: gate.Verdict) -> None:
 def _json(verdict: gate.Verdict) -> None:
     click.echo(json.dumps({
         "service": verdict.service, "stage": verdict.stage, "percent": verdict.percent,
+        "description": verdict.description,
         "since": gate.timestamp(verdict.start), "since_given": verdict.since_given,
         "at": gate.timestamp(verdict.at), "verdict": verdict.decision, "exit_code": verdict.exit_code,
         "checks": [{"kind": c.kind, "name": c.name, "outcome": c.outcome, "detail": c.detail, "value": c.value}
