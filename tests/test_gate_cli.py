@@ -3,6 +3,8 @@ the times a pipeline passes; the run detection that decides "held for its for" o
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,44 @@ def test_unreachable_uses_the_retries(tmp_path: Path) -> None:
     run = gate(spec, f"http://{stack.HOST}:{stack.free_port()}", 1, "--since", "2h")
     assert run.code == 3
     assert "(2 attempts)" in run.err
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """A stand-in, not Prometheus: answers every request with 503 (a Prometheus still starting) or, for
+    ``/garbled``, 200 with a body of the wrong shape; counts the requests it got."""
+
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        garbled = self.path.startswith("/garbled")
+        body = b'{"status": "success", "data": {"resultType": "vector", "result": [{"x": 1}]}}' if garbled else (
+            b'{"status": "error", "error": "starting up"}')
+        self.send_response(200 if garbled else 503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("path", "message", "hits"), [
+    ("", "HTTP 503 (starting up) (2 attempts)", 2),
+    ("/garbled", "in an unknown shape", 1),
+])
+def test_failing_answers_are_exit_3_after_the_retries(tmp_path: Path, path: str, message: str, hits: int) -> None:
+    server = ThreadingHTTPServer((stack.HOST, 0), _Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Failing.hits = 0
+    try:
+        spec = with_stages(tmp_path / "o.yaml", "{percent: 5, duration: 1h}\n{percent: 100}")
+        run = gate(spec, f"http://{stack.HOST}:{server.server_address[1]}{path}", 1, "--since", "2h")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.code == 3, run.out + run.err
+    assert message in run.err and run.out == ""
+    assert _Failing.hits == hits

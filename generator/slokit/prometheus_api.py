@@ -73,18 +73,24 @@ class PrometheusClient:
     def instant(self, expr: str, at: float) -> list[float]:
         """Values of ``expr`` at ``at`` (unix seconds), one per series; NaN values are left out."""
         data = self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"})
-        if data.get("resultType") == "scalar":
-            values = [float(data["result"][1])]
-        else:
-            values = [float(r["value"][1]) for r in data["result"]]
+        try:
+            if data.get("resultType") == "scalar":
+                values = [float(data["result"][1])]
+            else:
+                values = [float(r["value"][1]) for r in data["result"]]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise PrometheusError(f"Prometheus at {self.base_url} answered a query in an unknown shape") from None
         return [v for v in values if not math.isnan(v)]
 
     def range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         """``expr`` evaluated every ``step`` seconds from ``start`` to ``end`` (a matrix)."""
         data = self._get("/api/v1/query_range",
                          {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"})
-        return [Series(dict(r["metric"]), tuple((float(t), float(v)) for t, v in r["values"]))
-                for r in data["result"]]
+        try:
+            return [Series(dict(r["metric"]), tuple((float(t), float(v)) for t, v in r["values"]))
+                    for r in data["result"]]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise PrometheusError(f"Prometheus at {self.base_url} answered a range query in an unknown shape") from None
 
     def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         last = ""
