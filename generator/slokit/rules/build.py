@@ -175,12 +175,6 @@ def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | 
     return rule
 
 
-def recorded_events(service: Service, slo: SLO, window: Duration) -> str:
-    """Events of ``slo`` over ``window`` from the recorded 5m total rate: its mean times the window's seconds."""
-    events = f"avg_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(window)}])"
-    return f"{events} * {format_number(Fraction(window.ms, 1000))}"
-
-
 def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     assert a.tier is not None
     t = a.tier
@@ -190,7 +184,8 @@ def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     expr = f"{long_r} > {thr}\nand\n{short_r} > {thr}"
     guard = ""
     if slo.min_events > 0:
-        expr += f"\nand\n{recorded_events(service, slo, t.tier.long)} >= {slo.min_events}"
+        events = f"avg_over_time({recorded(_total_name(BASE_WINDOW), service, slo)}[{_text(t.tier.long)}])"
+        expr += f"\nand\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
         guard = f" Only alerts with at least {slo.min_events} events in {_text(t.tier.long)}."
     description = (
         f"{{{{ $value | humanizePercentage }}}} of events were bad over the last {_text(t.tier.long)} (and over "
