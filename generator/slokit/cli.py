@@ -18,6 +18,7 @@ import click
 
 from slokit import __version__, pipeline, promql_check, toolchain
 from slokit.checks import ToolMissing, run_checks
+from slokit.gate_cli import gate_command
 from slokit.push_cli import push_command
 from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
@@ -36,9 +37,9 @@ def _fail_usage(message: str) -> NoReturn:
 
 
 #: What a command does not do when a spec has an error (``validate`` only reads).
-Command = Literal["validate", "generate", "check", "push", "runbooks"]
+Command = Literal["validate", "generate", "check", "push", "runbooks", "gate"]
 _NOT_DONE: dict[Command, str] = {"validate": "", "generate": "; nothing written", "check": "; nothing checked",
-                                 "push": "; nothing pushed", "runbooks": "; nothing written"}
+                                 "push": "; nothing pushed", "runbooks": "; nothing written", "gate": "; nothing evaluated"}
 
 PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio SLIs was not parsed "
                      "(`make tools` installs it; `slokit check` parses the generated rules)")
@@ -149,6 +150,7 @@ def check(paths: tuple[str, ...], out_dir: str) -> None:
 
 
 main.add_command(push_command)
+main.add_command(gate_command)
 main.add_command(runbooks_command)
 
 

@@ -344,7 +344,7 @@ class GrafanaClient:
         except requests.Timeout:
             return None, f"no answer within {self._timeouts.read:g}s", True
         except requests.ConnectionError as exc:
-            return None, _connection_reason(exc), True
+            return None, connection_reason(exc), True
         except requests.RequestException as exc:
             return None, f"the request failed ({type(exc).__name__})", False
         return resp, "", False
@@ -416,7 +416,7 @@ class GrafanaClient:
         return body
 
 
-def _connection_reason(exc: requests.ConnectionError) -> str:
+def connection_reason(exc: requests.ConnectionError) -> str:
     """A short cause (refused, DNS, TLS) without the exception's request object or its text verbatim."""
     text = str(exc).lower()
     if isinstance(exc, requests.exceptions.SSLError):

@@ -25,17 +25,18 @@ class Options:
 Emitter = Callable[[Sequence[Service], Options], Artifacts]
 
 #: The output folders the generator owns: each is replaced whole on every run.
-MANAGED_DIRS: tuple[str, ...] = ("alerts", "dashboards", "runbooks")
+MANAGED_DIRS: tuple[str, ...] = ("alerts", "dashboards", "runbooks", "rollouts")
 
 
 def emitters() -> list[Emitter]:
     """Every emitter, imported here so that a missing one fails loudly and the order is fixed."""
     from slokit.alertmanager import emit as alertmanager
     from slokit.dashboards import emit as dashboards
+    from slokit.rollouts import emit as rollouts
     from slokit.rules.render import emit_rules
     from slokit.runbooks import emit as runbooks
 
-    return [emit_rules, alertmanager, dashboards, runbooks]
+    return [emit_rules, alertmanager, dashboards, runbooks, rollouts]
 
 
 def generate(services: Sequence[Service], options: Options = Options()) -> Artifacts:

@@ -24,14 +24,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from slokit import catalog, links, promql, series
 from slokit.burnrate import ALERT_WINDOWS
 from slokit.catalog import AlertDef
 from slokit.rules.sli import sli_queries
-from slokit.spec.model import SLO, HttpErrors, HttpLatency, Service
+from slokit.spec.model import SLO, Guardrail, HttpErrors, HttpLatency, Service
 from slokit.spec.units import Duration, format_factor, format_number, format_percent
 
 Rule = dict[str, Any]
@@ -208,34 +209,59 @@ def quantile_query(service: Service, slo: SLO, q: Fraction, window: Duration) ->
     return f"histogram_quantile({format_number(q)}, sum by (le) (rate({m.duration_bucket}{sel}[{_text(window)}])))"
 
 
-def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
-    g = a.guardrail
-    assert g is not None
+@dataclass(frozen=True)
+class Condition:
+    """A guardrail's test split in two: ``value`` (PromQL giving one sample) compared with ``threshold``.
+
+    The alerting rule is ``expr``; rollout analyses (Argo Rollouts, Flagger) need the value and the
+    threshold apart, and ``slokit gate`` evaluates ``expr``.
+    """
+
+    value: str
+    op: Literal[">", "<"]
+    threshold: str
+    #: What ``value`` is, for descriptions: "the error ratio over 5m".
+    what: str
+
+    @property
+    def expr(self) -> str:
+        return f"{self.value} {self.op} {self.threshold}"
+
+
+def guardrail_condition(service: Service, slo: SLO, g: Guardrail, *, self_contained: bool = False) -> Condition:
+    """The condition of guardrail ``g``. The rule reads the recorded ratio of its window when there is one;
+    ``self_contained`` computes that same ratio from the raw series instead (what the recording rule
+    computes), for a Prometheus that does not run slokit's rules or a range that predates them."""
     window = g.window
-    if window in ratio_windows(slo):
+    if window in ratio_windows(slo) and not self_contained:
         ratio = recorded(_ratio_name(window), service, slo)
     else:
         ratio = f"({raw_ratio(service, slo, window)})"
     slow = slo.sli.threshold.human if isinstance(slo.sli, HttpLatency) else None
     if g.kind == "error_ratio_above":
-        expr = f"{ratio} > {format_number(g.threshold)}"
         what = "the error ratio" if slow is None else f"the share of requests slower than {slow}"
-        now = f"{what} over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
-    elif g.kind == "good_ratio_below":
-        expr = f"1 - {ratio} < {format_number(g.threshold)}"
+        return Condition(ratio, ">", format_number(g.threshold), f"{what} over {_text(window)}")
+    if g.kind == "good_ratio_below":
         what = "the good ratio" if slow is None else f"the share of requests within {slow}"
-        now = f"{what} over {_text(window)} is {{{{ $value | humanizePercentage }}}}"
-    else:
-        assert g.quantile is not None and g.latency is not None
-        expr = f"{quantile_query(service, slo, g.quantile, window)} > {format_number(Fraction(g.latency.ms, 1000))}"
-        pnn = g.key.removesuffix("_above")
-        now = f"the {pnn} latency over {_text(window)} is {{{{ $value | humanizeDuration }}}}"
+        return Condition(f"1 - {ratio}", "<", format_number(g.threshold), f"{what} over {_text(window)}")
+    assert g.quantile is not None and g.latency is not None
+    pnn = g.key.removesuffix("_above")
+    return Condition(quantile_query(service, slo, g.quantile, window), ">",
+                     format_number(Fraction(g.latency.ms, 1000)), f"the {pnn} latency over {_text(window)}")
+
+
+def _guardrail_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
+    g = a.guardrail
+    assert g is not None
+    cond = guardrail_condition(service, slo, g)
+    humanize = "humanizeDuration" if g.kind == "quantile_above" else "humanizePercentage"
+    now = f"{cond.what} is {{{{ $value | {humanize} }}}}"
     description = f"{now[0].upper()}{now[1:]}, past the limit of {g.level_text} for {g.for_.human}."
     if g.rollback:
         description += " This is a rollback trigger: stop or roll back the rollout in progress."
     if g.description:
         description += " " + literal(g.description)
-    return _alert(service, slo, a, expr, g.for_, description)
+    return _alert(service, slo, a, cond.expr, g.for_, description)
 
 
 def _absent_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:

@@ -19,6 +19,7 @@ from slokit.spec.schema import (
     ListOf,
     Obj,
     Objective,
+    PositiveNumber,
     Ratio,
     Str,
 )
@@ -219,6 +220,24 @@ RECEIVER = Obj(
     fields={"pagerduty": Field(_pagerduty), "slack": Field(_slack)},
 )
 
+STAGE = Obj(
+    description="One rollout stage: the share of traffic on the new version and how long it stays there at least.",
+    fields={
+        "percent": Field(Int("share of traffic on the new version, 0 to 100", 0, 100), required=True),
+        "duration": Field(DurationNode("minimum time at this stage before promotion, e.g. 24h (optional on the "
+                                       "last stage)", positive=True)),
+        "description": Field(Str("what the stage is, e.g. internal whitelist")),
+        "max_burn_rate": Field(PositiveNumber("promote only while every SLO burns its budget at most this fast "
+                                              "over the stage (default 1)")),
+        "min_events": Field(Int("promote only once every SLO has seen this many events in the stage", 0)),
+    },
+)
+
+ROLLOUT = Obj(
+    description="Progressive rollout: stages in order, traffic share strictly increasing, the last at 100.",
+    fields={"stages": Field(ListOf(STAGE, "the rollout's stages, in order", min_items=1), required=True)},
+)
+
 SERVICE = Obj(
     description="A service and its SLOs (one per file).",
     fields={
@@ -254,5 +273,6 @@ SERVICE = Obj(
                                 "duration histogram buckets the service uses (default: the middleware's)",
                                 min_items=1)),
         "slos": Field(ListOf(SLO, "the service's SLOs", min_items=1), required=True),
+        "rollout": Field(ROLLOUT),
     },
 )

@@ -27,10 +27,12 @@ from slokit.spec.model import (
     PagerDuty,
     RatioQueries,
     Receiver,
+    Rollout,
     Routing,
     RunbookText,
     Service,
     Slack,
+    Stage,
 )
 from slokit.spec.schema import INVALID, Ctx, join
 from slokit.spec.units import Duration
@@ -321,6 +323,7 @@ class _Builder:
             grafana_url=grafana.get("url"),
             routing=routing,
             evaluation_interval=v.get("evaluation_interval"),
+            rollout=self.rollout(v["rollout"], self.raw["rollout"]) if "rollout" in v else None,
             source=self.file,
             loc=self.at(self.raw.value_pos["service"]),
         )
@@ -415,6 +418,37 @@ class _Builder:
                        f"late or early; {buckets.fix}")
         quantile = Fraction(int(digits), 10 ** len(digits))
         return Guardrail("quantile_above", key, quantile=quantile, latency=latency, **common)
+
+    def rollout(self, v: dict[str, Any], raw: PosDict) -> Rollout:
+        """Stages as written, checked against each other: shares strictly increase, the last is 100 %, and
+        every stage but the last says how long it lasts (the last one ends the rollout)."""
+        raw_stages: PosList = raw["stages"]
+        stages: list[Stage] = []
+        for i, values in enumerate(v["stages"]):
+            values = _present(values)
+            stage_raw: PosDict = raw_stages[i]
+            path = f"rollout.stages[{i}]"
+            last = i == len(v["stages"]) - 1
+            if stages and values["percent"] <= stages[-1].percent:
+                self.error(stage_raw.value_pos["percent"], f"{path}.percent",
+                           f"{values['percent']} is not above the previous stage's {stages[-1].percent}: "
+                           "each stage must send more traffic to the new version than the one before")
+            if last and values["percent"] != 100:
+                self.error(stage_raw.value_pos["percent"], f"{path}.percent",
+                           f"the last stage must be 100 (the whole traffic), got {values['percent']}")
+            duration: Duration | None = values.get("duration")
+            if duration is None and not last:
+                self.error(stage_raw.pos, f"{path}.duration",
+                           "is required on every stage but the last: how long must the stage run before promotion?")
+            stages.append(Stage(
+                percent=values["percent"],
+                duration=duration or Duration(0),
+                description=values.get("description", ""),
+                max_burn_rate=values.get("max_burn_rate", Fraction(1)),
+                min_events=values.get("min_events", 0),
+                loc=self.at(stage_raw.pos),
+            ))
+        return Rollout(tuple(stages), loc=self.at(raw.pos))
 
     def routing(self, v: dict[str, Any], slos: list[SLO]) -> Routing:
         receivers: dict[str, Receiver | None] = {}

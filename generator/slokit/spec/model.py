@@ -194,6 +194,34 @@ class Routing:
         return self.page if severity == "page" else self.ticket
 
 
+# --- progressive rollout -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a progressive rollout: a traffic share held for at least ``duration``.
+
+    ``max_burn_rate`` and ``min_events`` are the stage's own promotion conditions: every SLO must burn its
+    budget no faster than that over the stage, and see at least that many events in it, before the gate
+    says promote.
+    """
+
+    percent: int
+    duration: Duration
+    description: str = ""
+    max_burn_rate: Fraction = Fraction(1)
+    min_events: int = 0
+    loc: Location = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Ordered stages, traffic share strictly increasing, the last at 100 %."""
+
+    stages: tuple[Stage, ...]
+    loc: Location = field(default=NOWHERE, compare=False)
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -211,6 +239,8 @@ class Service:
     routing: Routing = Routing()
     #: Overrides the evaluation interval of every generated rule group (None: slokit's choice per group).
     evaluation_interval: Duration | None = None
+    #: The progressive rollout the gate and the Argo Rollouts / Flagger files follow (None: no rollout:).
+    rollout: Rollout | None = None
     source: str = "<spec>"
     loc: Location = field(default=NOWHERE, compare=False)
 

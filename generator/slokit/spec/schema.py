@@ -137,16 +137,22 @@ class Bool(Node):
 class Int(Node):
     description: str = ""
     minimum: int = 0
+    maximum: int | None = None
 
     def check(self, value: Any, pos: Pos, path: str, ctx: Ctx) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             return ctx.error(pos, path, f"must be a whole number, got {_type_name(value)}")
         if value < self.minimum:
             return ctx.error(pos, path, f"must be at least {self.minimum}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            return ctx.error(pos, path, f"must be at most {self.maximum}, got {value}")
         return value
 
     def schema(self) -> JSON:
-        return self._doc({"type": "integer", "minimum": self.minimum})
+        out: JSON = {"type": "integer", "minimum": self.minimum}
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return self._doc(out)
 
 
 @dataclass
@@ -181,6 +187,23 @@ def _objective_hint(number: Fraction) -> str:
     if number.denominator != 1 or not digits.startswith("9") or len(digits) < 3:
         return ""
     return f" (did you mean {digits[:2]}.{digits[2:]}?)"
+
+
+@dataclass
+class PositiveNumber(Node):
+    """A finite number above zero (a burn-rate factor such as 1 or 2.5), kept as an exact Fraction."""
+
+    description: str = ""
+
+    def check(self, value: Any, pos: Pos, path: str, ctx: Ctx) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return ctx.error(pos, path, f"must be a number, got {_type_name(value)}")
+        if not math.isfinite(value) or value <= 0:
+            return ctx.error(pos, path, f"must be a number above 0, got {_show(value)}")
+        return Fraction(str(value))
+
+    def schema(self) -> JSON:
+        return self._doc({"type": "number", "exclusiveMinimum": 0})
 
 
 DURATION_PATTERN = r"(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?"

@@ -116,3 +116,22 @@ def format_number(value: Fraction | float) -> str:
     """A float for PromQL without binary noise: ``0.005``, ``14.4``, ``0.9333333333``."""
     text = f"{float(value):.10f}".rstrip("0").rstrip(".")
     return text or "0"
+
+
+def go_duration(d: Duration) -> str:
+    """``d`` as Go's ``time.ParseDuration`` reads it (hours at most: ``168h``, ``1h30m``), for controllers."""
+    if d.ms == 0:
+        return "0s"
+    rest, parts = d.ms, []
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        n, rest = divmod(rest, size)
+        if n:
+            parts.append(f"{n}{unit}")
+    return "".join(parts)
+
+
+def single_unit(d: Duration) -> str:
+    """``d`` in one unit, minutes when whole, else seconds (``60m``, ``90s``): Flagger's ``^[0-9]+(m|s)`` form."""
+    if d.ms % 60_000 == 0:
+        return f"{d.ms // 60_000}m"
+    return f"{max(1, round(d.ms / 1000))}s"
