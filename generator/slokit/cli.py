@@ -39,7 +39,8 @@ def _fail_usage(message: str) -> NoReturn:
 #: What a command does not do when a spec has an error (``validate`` only reads).
 Command = Literal["validate", "generate", "check", "push", "runbooks", "gate"]
 _NOT_DONE: dict[Command, str] = {"validate": "", "generate": "; nothing written", "check": "; nothing checked",
-                                 "push": "; nothing pushed", "runbooks": "; nothing written", "gate": "; nothing evaluated"}
+                                 "push": "; nothing pushed", "runbooks": "; nothing written",
+                                 "gate": "; nothing evaluated"}
 
 PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio SLIs was not parsed "
                      "(`make tools` installs it; `slokit check` parses the generated rules)")
