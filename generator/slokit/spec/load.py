@@ -6,6 +6,7 @@ of them and every other command can refuse to write anything while one error rem
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic]]:
     except UnicodeDecodeError as exc:
         return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")]
     doc = load_yaml(text, name)
-    diags = [Diagnostic(at(p.pos), "", p.message) for p in doc.problems]
+    diags = [Diagnostic(at(p.pos), functools.reduce(join, p.path, ""), p.message) for p in doc.problems]
     if doc.data is None and not diags:
         diags.append(Diagnostic(Location(name, 1, 1), "", "file is empty: expected a service spec"))
     if doc.data is None:
