@@ -51,9 +51,16 @@ class Diagnostic:
     level: Level = "error"
 
     def __str__(self) -> str:
+        """One printable line, whatever the spec's keys and values hold (a newline, a lone surrogate)."""
         prefix = "warning: " if self.level == "warning" else ""
         path = f" {self.path}:" if self.path else ""
-        return f"{self.loc}:{path} {prefix}{self.message}"
+        return _printable(f"{self.loc}:{path} {prefix}{self.message}")
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @dataclass(frozen=True)

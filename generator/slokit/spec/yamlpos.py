@@ -104,6 +104,12 @@ class _Loader(yaml.SafeLoader):
         self._open: set[str] = set()  # anchors whose node is still being composed
         self._sizes: dict[int, _Size] = {}  # by id() of a complete node
 
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        """Refuse deep ``[[[[`` while scanning: PyYAML's scanner slows down with every open bracket."""
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(self.get_mark(), f"nested more than {MAX_DEPTH} levels deep")
+        super().fetch_flow_collection_start(token_class)  # type: ignore[no-untyped-call]
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
@@ -208,8 +214,7 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> PosList:
 
 
 def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
-    """Text; one that holds a character no file can hold gets a problem naming the first such character,
-    and comes back with every one escaped (``\\ud800``), so that later messages quoting it stay printable."""
+    """Text; one that holds a character no file can hold gets a problem naming the first such character."""
     text = loader.construct_scalar(node)
     bad = _NOT_ALLOWED.search(text)
     if bad is None:
@@ -225,7 +230,7 @@ def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
     else:
         why = "is not allowed in YAML text, so no generated file could hold it"
     loader.problems.append(YamlProblem(_pos(node.start_mark), f"{where} {why}", tuple(loader.path)))
-    return _NOT_ALLOWED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
