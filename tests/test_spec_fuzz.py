@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from slokit.cli import main
@@ -31,9 +31,10 @@ odd_text = st.one_of(
     st.sampled_from(["\ud800", "\udfff", "\ud83d\ude00", "\x00", "\ufeff", "\u2028", "\u0085", "\u202e",
                      "e\u0301", "\U0001f600", "\U0010ffff", "\ufffe", "\x7f", "\x9f", "\t", "\r\n"]),
 )
+huge_text = st.builds(lambda c, n: c * n, st.sampled_from(["a", "\u00e9", "\U0001f600", "a ", "a\n", "{{window}}"]),
+                      st.integers(min_value=1_000, max_value=20_000))
 huge_scalars = st.one_of(
-    st.builds(lambda c, n: c * n, st.sampled_from(["a", "\u00e9", "\U0001f600", " ", "\n", "{{window}}"]),
-              st.integers(min_value=1_000, max_value=20_000)),
+    huge_text,
     st.integers(min_value=20, max_value=4_300).map(lambda n: int("9" * n)),  # Python's own limit; longer: corpus
     st.sampled_from([1e308, -1e308, 5e-324, -0.0, 2**64, -(2**63)]),
 )
@@ -160,6 +161,7 @@ def _run_commands(tmp_path: Path, spec: Any, *, check: bool) -> None:
     file = tmp_path / "spec.yaml"
     file.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     code, err = _invoke("validate", str(file))
+    event("valid spec: generated" if code == 0 else "invalid spec: diagnostics only")  # --hypothesis-show-statistics
     if code != 0:
         errors = [line for line in err.splitlines() if not line.startswith(f"{file}:") or ": warning: " not in line]
         assert errors[-1].endswith("; nothing written")
@@ -172,32 +174,42 @@ def _run_commands(tmp_path: Path, spec: Any, *, check: bool) -> None:
         _invoke("check", str(file), "--out", str(out))  # a failing check is exit 1 and a report, not a crash
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(mutated_specs())
-def test_commands_never_fail_with_an_internal_error(tmp_path_factory: Any, spec: Any) -> None:
-    _run_commands(tmp_path_factory.mktemp("cli"), spec, check=False)
-
-
-#: The example's first SLO alone, so that promtool's scenario tests take seconds rather than a minute.
+#: The example's first SLO alone, so that generate and promtool's scenario tests take a second, not a minute.
 ONE_SLO = {**EXAMPLE, "slos": EXAMPLE["slos"][:1]}
-#: Text fields whose content goes into every kind of generated file, for the examples that run ``check``.
-TEXT_PATHS = [("description",), ("slos", 0, "description"), ("slos", 0, "runbook", "summary"), ("labels", "tier")]
+#: Text fields whose content goes into every kind of generated file: rules, routing, dashboards, runbooks.
+TEXT_PATHS = [("description",), ("slos", 0, "description"), ("slos", 0, "runbook", "summary"), ("labels", "tier"),
+              ("slos", 0, "alerts", 0, "description")]
+#: Valid text that each generated format must carry intact: quoting, markup and template syntax, odd unicode.
+tricky_text = st.one_of(
+    st.sampled_from(['"', "'", "\\", ": #", "- x", "{{ x }}", "{% raw %}", "${x}", "<script>", "```", "# h",
+                     "[a](javascript:x)", "\u202e", "\ufeff", "\u2028", "\u0085", "e\u0301", "\U0001f600",
+                     "\U0010fffd", "\t", "a\r\nb", " lead", "trail ", "%s %d"]),
+    st.text(st.characters(exclude_categories=("Cs", "Cc", "Co", "Cn")), min_size=1, max_size=20),
+    huge_text,
+)
 
 
 @st.composite
-def odd_text_specs(draw: st.DrawFn) -> Any:
+def text_specs(draw: st.DrawFn) -> Any:
+    """The example's first SLO with tricky text in fields that reach every generated file (valid, mostly)."""
     spec = copy.deepcopy(ONE_SLO)
     for path in draw(st.lists(st.sampled_from(TEXT_PATHS), min_size=1, max_size=3, unique=True)):
         parent = spec
         for key in path[:-1]:
-            parent = parent.setdefault(key, {})
-        parent[path[-1]] = draw(odd_text | huge_scalars.filter(lambda v: isinstance(v, str)))
+            parent = parent[key] if isinstance(parent, list) else parent.setdefault(key, {})
+        parent[path[-1]] = draw(st.one_of(tricky_text, tricky_text, odd_text))
     return spec
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutated_specs() | text_specs())
+def test_commands_never_fail_with_an_internal_error(tmp_path_factory: Any, spec: Any) -> None:
+    _run_commands(tmp_path_factory.mktemp("cli"), spec, check=False)
 
 
 @settings(max_examples=2, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(odd_text_specs())
+@given(text_specs())
 def test_check_never_fails_with_an_internal_error(tmp_path_factory: Any, spec: Any) -> None:
     _run_commands(tmp_path_factory.mktemp("check"), spec, check=True)

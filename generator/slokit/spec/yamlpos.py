@@ -108,7 +108,7 @@ class _Loader(yaml.SafeLoader):
         """Refuse deep ``[[[[`` while scanning: PyYAML's scanner slows down with every open bracket."""
         if self.flow_level >= MAX_DEPTH:
             raise _Refused(self.get_mark(), f"nested more than {MAX_DEPTH} levels deep")
-        super().fetch_flow_collection_start(token_class)  # type: ignore[no-untyped-call]
+        super().fetch_flow_collection_start(token_class)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
