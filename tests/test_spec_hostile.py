@@ -19,19 +19,9 @@ from click.testing import CliRunner
 from slokit import cli
 from slokit.cli import main
 from slokit.spec import load_services
+from test_cli import GOOD
 
-SPEC = """service: pay
-owner: payments
-routing:
-  page: {pagerduty: {routing_key_file: /etc/am/pd}}
-  ticket: {slack: {channel: "#pay", api_url_file: /etc/am/slack}}
-slos:
-  - name: avail
-    objective: 99.9
-    sli: {http_errors: {status: "5.."}}
-    alerts:
-      - {error_ratio_above: 1%, for: 5m, severity: ticket}
-"""
+SPEC = GOOD + "    alerts:\n      - {error_ratio_above: 1%, for: 5m, severity: ticket}\n"
 
 
 def billion_laughs(levels: int = 9, width: int = 9) -> str:
