@@ -104,6 +104,8 @@ CASES: dict[str, str] = {
     "nul_escape": BASE.replace("owner: team-a\n", 'owner: team-a\ndescription: "a\\0b"\n'),
     "number_too_long": BASE.replace("99.9", "9" * 5000),
     "sexagesimal_too_long": BASE.replace("99.9", "1" + ":1" * 100),
+    "tagged_int_empty": BASE.replace("99.9", '!!int ""'),
+    "tagged_bool_word": BASE.replace("owner: team-a\n", "owner: team-a\nslos_enabled: !!bool maybe\n"),
     "timestamp_impossible": BASE.replace("owner: team-a\n", "owner: team-a\ndescription: 2001-13-45\n"),
 }
 
@@ -239,7 +241,9 @@ EXPECTED: dict[str, list[str]] = {
     "nul_escape": ["spec.yaml:3:14: description: U+0000 at character 2 of this text is not allowed in YAML text, so no generated file could hold it"],
     "number_too_long": ["spec.yaml:5:16: slos[0].objective: a number of 5000 characters is too long (at most 100)"],
     "sexagesimal_too_long": ["spec.yaml:5:16: slos[0].objective: a number of 201 characters is too long (at most 100)"],
-    "timestamp_impossible": ["spec.yaml:3:14: description: invalid YAML: cannot read this timestamp value: month must be in 1..12"],
+    "tagged_int_empty": ["spec.yaml:5:16: slos[0].objective: invalid YAML: not a valid int value"],
+    "tagged_bool_word": ["spec.yaml:3:15: slos_enabled: invalid YAML: not a valid bool value"],
+    "timestamp_impossible": ["spec.yaml:3:14: description: invalid YAML: not a valid timestamp value: month must be in 1..12"],
 }
 
 

@@ -138,8 +138,17 @@ def test_mutated_specs_only_produce_diagnostics(tmp_path: Path, spec: Any) -> No
     _check(tmp_path, yaml.safe_dump(spec, allow_unicode=True))
 
 
+#: Pieces of YAML syntax, so that random text reaches tags, anchors, merges and escapes, not only the scanner.
+yaml_soup = st.lists(st.sampled_from([
+    "service: ", "slos:", "\n", "  ", "- ", ": ", ", ", "[", "]", "{", "}", "&a ", "*a", "&b ", "*b", "<<: ",
+    "!!int ", "!!float ", "!!bool ", "!!timestamp ", "!!binary ", "!!set ", "!!omap ", "!!str ", "!!null ", "? ",
+    '"', "'", '"\\ud800"', '"\\0"', "2001-13-45", "9" * 120, "1:2:3", "0x", "_", "+", ".nan", "~", "|\n", ">\n",
+    "#", "%YAML 1.1\n", "---\n", "...\n", "x",
+]), max_size=40).map("".join)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(max_size=200))
+@given(st.text(max_size=200) | yaml_soup)
 def test_random_text_only_produces_diagnostics(tmp_path: Path, text: str) -> None:
     _check(tmp_path, text)
 

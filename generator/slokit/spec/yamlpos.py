@@ -175,9 +175,14 @@ class _Loader(yaml.SafeLoader):
                                             f"(at most {MAX_NUMBER_LENGTH})", tuple(self.path))
         try:
             return super().construct_object(node, deep)
-        except (ValueError, OverflowError) as exc:  # e.g. a timestamp with month 13
-            raise _Refused(node.start_mark, f"invalid YAML: cannot read this {node.tag.rpartition(':')[2]} "
-                                            f"value: {exc}", tuple(self.path)) from None
+        except (ValueError, OverflowError, LookupError, AttributeError, TypeError) as exc:
+            if not isinstance(node, yaml.ScalarNode):
+                raise  # not a value PyYAML failed to convert: a bug, for the last-resort handler
+            # PyYAML converts explicitly tagged text unchecked (!!int "", !!bool x) and builds impossible dates
+            kind = node.tag.rpartition(":")[2]
+            reason = f": {exc}" if kind == "timestamp" and isinstance(exc, ValueError) else ""
+            message = f"invalid YAML: not a valid {kind} value{reason}"
+            raise _Refused(node.start_mark, message, tuple(self.path)) from None
 
 
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
