@@ -106,10 +106,26 @@ def test_write_tree_keeps_old_output_when_writing_fails(tmp_path: Path, monkeypa
         return real_write(self, data, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Path, "write_text", failing_write)
-    with pytest.raises(OSError):
+    with pytest.raises(writers.WriteError, match=r"No space left on device; nothing written$"):
         writers.write_tree(tmp_path, {"alerts/a.yml": "a", "alerts/b.yml": "b"}, ["alerts"])
     assert (tmp_path / "alerts" / "old.yml").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts"]  # no staging folder left behind
+
+
+@pytest.mark.parametrize("command", ["generate", "runbooks"])
+def test_an_output_folder_that_cannot_be_written_exits_73(tmp_path: Path, command: str) -> None:
+    spec = tmp_path / "pay.yaml"
+    spec.write_text(GOOD)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = blocker / "out"
+    option = "--out" if command == "generate" else "--html"
+    code, _, err = run(command, str(spec), option, str(out))
+    assert code == 73, err
+    assert f"slokit: cannot write under {blocker}" in err  # the folder, then the system's reason
+    assert err.rstrip().endswith("; nothing written")
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "pay.yaml"]
 
 
 def test_write_tree_replaces_managed_folders_whole(tmp_path: Path) -> None:

@@ -116,6 +116,22 @@ CASES: dict[str, str] = {
     "slack_channel_upper": BASE.replace(
         "owner: team-a\n", "owner: team-a\nrouting:\n  ticket: {slack: {channel: '#Alerts', api_url_file: /s}}\n"
     ),
+    "alias_recursive": BASE.replace("    sli:", "    labels: &l {a: *l}\n    sli:"),
+    "alias_too_many": BASE.replace("owner: team-a\n", "owner: team-a\nlabels: {a: &s x}\nselector: {job: [" + ",".join(["*s"] * 1001) + "]}\n"),
+    "alias_nests_too_deep": BASE.replace("owner: team-a\n", "owner: team-a\nlabels: {a: &d " + "[" * 40 + "]" * 40 + "}\n") + "    description: " + "[" * 30 + "*d" + "]" * 30 + "\n",
+    "alias_text_too_long": BASE.replace("owner: team-a\n", "owner: team-a\ndescription: &s " + "a" * 20000 + "\nlabels: {a: [" + ",".join(["*s"] * 60) + "]}\n"),
+    "nested_too_deep": BASE + "    description: " + "[" * 100 + "]" * 100 + "\n",
+    "nested_too_deep_block": BASE + "    description:\n" + "".join(" " * (6 + i) + "- \n" for i in range(70)),
+    "surrogate_in_description": BASE.replace("owner: team-a\n", 'owner: team-a\ndescription: "x\\ud800y"\n'),
+    "surrogate_in_key": BASE.replace("owner: team-a\n", 'owner: team-a\nlabels: {"t\\udc00": x}\n'),
+    "surrogate_in_query": BASE.replace('      http_errors: {status: "5.."}\n', '      ratio:\n        bad: "sum(rate(fail\\ud800_total[{{window}}]))"\n        total: sum(rate(req_total[{{window}}]))\n'),
+    "surrogate_pair": BASE.replace("owner: team-a\n", 'owner: team-a\ndescription: "ok \\ud83d\\ude00"\n'),
+    "nul_escape": BASE.replace("owner: team-a\n", 'owner: team-a\ndescription: "a\\0b"\n'),
+    "number_too_long": BASE.replace("99.9", "9" * 5000),
+    "sexagesimal_too_long": BASE.replace("99.9", "1" + ":1" * 100),
+    "tagged_int_empty": BASE.replace("99.9", '!!int ""'),
+    "tagged_bool_word": BASE.replace("owner: team-a\n", "owner: team-a\nslos_enabled: !!bool maybe\n"),
+    "timestamp_impossible": BASE.replace("owner: team-a\n", "owner: team-a\ndescription: 2001-13-45\n"),
 }
 
 NO_ROUTING = [
@@ -289,6 +305,25 @@ EXPECTED: dict[str, list[str]] = {
     "yaml_tab_separator": [
         'spec.yaml:2:7: invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces',
     ],
+    "alias_recursive": ["spec.yaml:6:20: alias *l is used inside the node it names (a recursive structure)"],
+    "alias_too_many": ["spec.yaml:4:3018: alias *s: more than 1000 aliases in one document"],
+    "alias_nests_too_deep": ["spec.yaml:9:48: alias *d nests the document more than 64 levels deep"],
+    "alias_text_too_long": ["spec.yaml:4:170: alias *s expands the document by more than 1048576 characters of text (aliases are bounded so that a small file cannot expand into a huge one)"],
+    "nested_too_deep": ["spec.yaml:8:82: nested more than 64 levels deep"],
+    "nested_too_deep_block": ["spec.yaml:70:68: nested more than 64 levels deep"],
+    "surrogate_in_description": ["spec.yaml:3:14: description: U+D800 at character 2 of this text is a lone surrogate, which cannot be written as UTF-8; write the character itself"],
+    "surrogate_in_key": [
+        "spec.yaml:3:10: labels: U+DC00 at character 2 of this text is a lone surrogate, which cannot be written as UTF-8; write the character itself",
+        "spec.yaml:3:10: labels.t\\udc00: 't\\udc00' is not a valid Prometheus label name (letters, digits and _, not starting with a digit or __)",
+    ],
+    "surrogate_in_query": ["spec.yaml:8:14: slos[0].sli.ratio.bad: U+D800 at character 14 of this text is a lone surrogate, which cannot be written as UTF-8; write the character itself"],
+    "surrogate_pair": ["spec.yaml:3:14: description: U+D83D at character 4 of this text starts a UTF-16 surrogate pair, which cannot be written as UTF-8; write the character itself or \\U0001F600"],
+    "nul_escape": ["spec.yaml:3:14: description: U+0000 at character 2 of this text is not allowed in YAML text, so no generated file could hold it"],
+    "number_too_long": ["spec.yaml:5:16: slos[0].objective: a number of 5000 characters is too long (at most 100)"],
+    "sexagesimal_too_long": ["spec.yaml:5:16: slos[0].objective: a number of 201 characters is too long (at most 100)"],
+    "tagged_int_empty": ["spec.yaml:5:16: slos[0].objective: invalid YAML: not a valid int value"],
+    "tagged_bool_word": ["spec.yaml:3:15: slos_enabled: invalid YAML: not a valid bool value"],
+    "timestamp_impossible": ["spec.yaml:3:14: description: invalid YAML: not a valid timestamp value: month must be in 1..12"],
 }
 
 

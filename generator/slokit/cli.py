@@ -1,8 +1,10 @@
 """The ``slokit`` command line: the edge where files are read, artifacts written and tools run.
 
-Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path).
-No command prints a traceback for bad input; an unexpected internal error prints one line and exits 70
-(set SLOKIT_DEBUG=1 to see the traceback).
+Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path), 73 the
+output folder could not be written. No command prints a traceback for bad input: every problem a spec can
+have is a diagnostic (exit 1). What is left, a bug in slokit itself, prints one line and exits 70 (set
+SLOKIT_DEBUG=1 to see the traceback); the line names only the exception's type, since its text may quote
+anything.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from slokit.push_cli import push_command
 from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
 from slokit.spec.grammar import SERVICE
-from slokit.writers import write_tree
+from slokit.writers import WriteError, write_tree
 
 DEFAULT_SPEC_DIR = "slo"
 EXIT_SPEC = 1
 EXIT_USAGE = 2
-EXIT_INTERNAL = 70
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE
+EXIT_CANT_WRITE = 73  # sysexits' EX_CANTCREAT
 
 
 def _fail_usage(message: str) -> NoReturn:
@@ -44,6 +47,15 @@ _NOT_DONE: dict[Command, str] = {"validate": "", "generate": "; nothing written"
 
 PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio SLIs was not parsed "
                      "(`make tools` installs it; `slokit check` parses the generated rules)")
+
+
+def write_or_exit(out_dir: Path, files: dict[str, str], managed: Sequence[str]) -> list[Path]:
+    """Write the tree; exit 73 with the reason when the disk refuses (the previous output stays as it was)."""
+    try:
+        return write_tree(out_dir, files, managed)
+    except WriteError as exc:
+        click.echo(f"slokit: {exc}", err=True)
+        sys.exit(EXIT_CANT_WRITE)
 
 
 def load_or_exit(paths: Sequence[str], command: Command) -> LoadResult:
@@ -120,7 +132,7 @@ def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
     """Generate every artifact from the specs (default: slo/) into --out, replacing the old ones whole."""
     result = load_or_exit(paths, "generate")
     artifacts = pipeline.generate(result.services, pipeline.Options(rules_format=rules_format))
-    write_tree(Path(out_dir), artifacts, pipeline.MANAGED_DIRS)
+    write_or_exit(Path(out_dir), artifacts, pipeline.MANAGED_DIRS)
     click.echo(f"wrote {len(artifacts)} file(s) for {len(result.services)} service(s) under "
                f"{', '.join(str(Path(out_dir) / d) + '/' for d in pipeline.MANAGED_DIRS)}")
 
@@ -162,6 +174,6 @@ def run() -> None:
     except Exception as exc:  # the last line of defence, not a handler for expected errors
         if os.environ.get("SLOKIT_DEBUG"):
             raise
-        click.echo(f"slokit: internal error: {type(exc).__name__}: {exc} (set SLOKIT_DEBUG=1 for details)",
-                   err=True)
+        click.echo(f"slokit: internal error ({type(exc).__name__}): a bug in slokit, not in the spec; "
+                   "set SLOKIT_DEBUG=1 for the traceback and report it", err=True)
         sys.exit(EXIT_INTERNAL)

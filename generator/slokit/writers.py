@@ -14,10 +14,25 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
+class WriteError(Exception):
+    """The output folder could not be written (permissions, a full disk, a file in the way)."""
+
+
 def write_tree(out_dir: Path, files: Mapping[str, str], managed: Iterable[str]) -> list[Path]:
-    """Replace each ``managed`` folder under ``out_dir`` with exactly the given files; return their paths."""
+    """Replace each ``managed`` folder under ``out_dir`` with exactly the given files; return their paths.
+
+    Raises ``WriteError`` naming ``out_dir`` and the system's reason when the disk refuses; the previous
+    output is then untouched.
+    """
+    try:
+        return _write_tree(out_dir, files, list(managed))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise WriteError(f"cannot write under {out_dir}: {reason}; nothing written") from exc
+
+
+def _write_tree(out_dir: Path, files: Mapping[str, str], managed: list[str]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    managed = list(managed)
     staging = Path(tempfile.mkdtemp(prefix=".slokit-", dir=out_dir))
     try:
         for rel, text in files.items():

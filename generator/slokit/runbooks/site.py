@@ -23,7 +23,7 @@ from markupsafe import Markup
 from slokit.pipeline import Options
 from slokit.runbooks.pages import INDEX, emit
 from slokit.spec.model import Service
-from slokit.writers import write_tree
+from slokit.writers import WriteError, write_tree
 
 _ANCHOR = re.compile(r'<a id="[a-z0-9][a-z0-9-]*"></a>')
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
@@ -107,7 +107,12 @@ def site(services: Sequence[Service]) -> dict[str, str]:
 def write_site(out_dir: Path, services: Sequence[Service]) -> list[Path]:
     """Replace ``out_dir`` whole with the site; refuse a folder that holds anything but an earlier site."""
     target = out_dir.resolve()
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / MARKER).exists())):
+    try:
+        foreign = target.exists() and (
+            not target.is_dir() or (any(target.iterdir()) and not (target / MARKER).exists()))
+    except OSError as exc:
+        raise WriteError(f"cannot read {out_dir}: {exc.strerror or type(exc).__name__}; nothing written") from exc
+    if foreign:
         raise click.UsageError(f"{out_dir} exists and is not an earlier runbooks site; choose a new or empty folder")
     if target.parent == target:
         raise click.UsageError(f"{out_dir} is a filesystem root")
@@ -121,7 +126,7 @@ def write_site(out_dir: Path, services: Sequence[Service]) -> list[Path]:
               help="Folder for the static site (created; an earlier site there is replaced).")
 def runbooks_command(paths: tuple[str, ...], html_dir: str) -> None:
     """Render the runbooks of the specs (default: slo/) as a static HTML site."""
-    from slokit.cli import load_or_exit  # the CLI imports this module; load at call time
+    from slokit.cli import EXIT_CANT_WRITE, load_or_exit  # the CLI imports this module; load at call time
 
     result = load_or_exit(paths, "runbooks")
     try:
@@ -129,6 +134,9 @@ def runbooks_command(paths: tuple[str, ...], html_dir: str) -> None:
     except click.UsageError as exc:
         click.echo(f"slokit: {exc.message}", err=True)
         sys.exit(2)
+    except WriteError as exc:
+        click.echo(f"slokit: {exc}", err=True)
+        sys.exit(EXIT_CANT_WRITE)
     pages = sum(1 for p in written if p.suffix == ".html")
     click.echo(f"wrote {pages} page(s) for {len(result.services)} service(s) under {html_dir}/ "
                f"(open {Path(html_dir) / 'index.html'})")

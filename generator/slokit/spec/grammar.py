@@ -46,10 +46,21 @@ def _regex_problem(text: str) -> str | None:
 RESERVED_SERVICE_NAMES = frozenset({"slo-overview"})
 
 
+#: Service and SLO names become file names (alerts/<service>.rules.steady.test.yml, runbooks/<service>/<slo>.md),
+#: which file systems cut at 255 bytes; 63 is also what a Kubernetes name segment allows.
+MAX_NAME_LENGTH = 63
+
+
+def _name_length_problem(text: str) -> str | None:
+    if len(text) > MAX_NAME_LENGTH:
+        return f"must be at most {MAX_NAME_LENGTH} characters (it names generated files), got {len(text)}"
+    return None
+
+
 def _service_name_problem(text: str) -> str | None:
     if text in RESERVED_SERVICE_NAMES:
         return f"{text!r} is reserved: slokit writes dashboards/slo-overview.json for all services together"
-    return None
+    return _name_length_problem(text)
 
 
 def _method_problem(text: str) -> str | None:
@@ -181,7 +192,8 @@ RUNBOOK = Obj(
 SLO = Obj(
     description="One service level objective.",
     fields={
-        "name": Field(Str("SLO name, unique within the service", pattern=NAME_PATTERN, hint=NAME_HINT),
+        "name": Field(Str("SLO name, unique within the service", pattern=NAME_PATTERN, hint=NAME_HINT,
+                          validate=_name_length_problem),
                       required=True),
         "description": Field(Str("what the SLO promises, in one sentence")),
         "objective": Field(Objective("percent of good events over the window, e.g. 99.5"), required=True),

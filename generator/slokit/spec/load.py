@@ -6,6 +6,7 @@ of them and every other command can refuse to write anything while one error rem
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,9 +53,16 @@ class Diagnostic:
     level: Level = "error"
 
     def __str__(self) -> str:
+        """One printable line, whatever the spec's keys and values hold (a newline, a lone surrogate)."""
         prefix = "warning: " if self.level == "warning" else ""
         path = f" {self.path}:" if self.path else ""
-        return f"{self.loc}:{path} {prefix}{self.message}"
+        return _printable(f"{self.loc}:{path} {prefix}{self.message}")
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @dataclass(frozen=True)
@@ -192,7 +200,7 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic], list[Query
     except UnicodeDecodeError as exc:
         return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")], []
     doc = load_yaml(text, name)
-    diags = [Diagnostic(at(p.pos), "", _explained(p.message)) for p in doc.problems]
+    diags = [Diagnostic(at(p.pos), functools.reduce(join, p.path, ""), _explained(p.message)) for p in doc.problems]
     if doc.data is None and not diags:
         diags.append(Diagnostic(Location(name, 1, 1), "", "file is empty: expected a service spec"))
     if doc.data is None:

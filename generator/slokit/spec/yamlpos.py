@@ -2,16 +2,38 @@
 
 Errors must point at a line and column, so containers keep the marks of their items. Only PyYAML's safe
 loader is used (no arbitrary tags), and duplicate keys, which YAML silently overwrites, are reported.
+
+Specs arrive from many teams through CI, so a hostile file must fail fast and small. Aliases are bounded
+while the file is composed, before anything is expanded: how many there are, and how many nodes, how much
+text and how much nesting they would add once expanded (an alias bomb is a few hundred bytes that expand to
+billions of nodes). Values that no later step could handle (text that cannot be written as UTF-8, numbers
+hundreds of digits long, impossible dates) are reported here, at their position, like any other problem.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 Pos = tuple[int, int]  # 1-based line and column
+
+#: Alias uses per document. Sharing a block of alerts between SLOs takes one per SLO.
+MAX_ALIASES = 1000
+#: Nodes of the document once its aliases are expanded (the example spec has about 150).
+MAX_NODES = 100_000
+#: Characters of scalar text that aliases may add once expanded (as much again as the largest file).
+MAX_ALIAS_TEXT = 1 << 20
+#: Nesting levels, aliases expanded (the grammar itself is 6 deep).
+MAX_DEPTH = 64
+#: Characters of a number: longer ones are not meaningful in a spec, and converting them costs time.
+MAX_NUMBER_LENGTH = 100
+
+#: What YAML allows in a stream (the reader's own set): a character outside it, written as an escape in a
+#: double-quoted scalar (a lone surrogate such as ``"\ud800"``, a NUL), cannot be written back as text.
+_NOT_ALLOWED = yaml.reader.Reader.NON_PRINTABLE
 
 
 class PosDict(dict[Any, Any]):
@@ -37,6 +59,7 @@ class PosList(list[Any]):
 class YamlProblem:
     pos: Pos
     message: str
+    path: tuple[Any, ...] = ()  # keys and indexes down to the value, when known
 
 
 @dataclass
@@ -49,8 +72,120 @@ def _pos(mark: yaml.Mark) -> Pos:
     return (mark.line + 1, mark.column + 1)
 
 
+class _Refused(yaml.YAMLError):
+    """The document is refused at ``pos``; ``message`` is the whole reason (it is not a syntax error)."""
+
+    def __init__(self, mark: Any, message: str, path: tuple[Any, ...] = ()) -> None:  # mark: never None
+        super().__init__(message)
+        self.problem = YamlProblem(_pos(mark), message, path)
+
+
+@dataclass(frozen=True)
+class _Size:
+    """What a node amounts to once every alias in it is expanded."""
+
+    nodes: int
+    text: int
+    depth: int
+
+
 class _Loader(yaml.SafeLoader):
     problems: list[YamlProblem]
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.problems = []
+        self.path: list[Any] = []  # where the value being constructed sits
+        self._depth = 0  # nesting level of the node being composed
+        self._nodes = 0  # nodes composed so far
+        self._aliases = 0
+        self._alias_nodes = 0  # nodes and text the aliases so far add once expanded
+        self._alias_text = 0
+        self._open: set[str] = set()  # anchors whose node is still being composed
+        self._sizes: dict[int, _Size] = {}  # by id() of a complete node
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        """Refuse deep ``[[[[`` while scanning: PyYAML's scanner slows down with every open bracket."""
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(self.get_mark(), f"nested more than {MAX_DEPTH} levels deep")
+        super().fetch_flow_collection_start(token_class)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            self._bound_alias(event)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        self._nodes += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._open.add(anchor)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            if anchor is not None:
+                self._open.discard(anchor)
+        return node
+
+    def _bound_alias(self, event: yaml.AliasEvent) -> None:
+        """Refuse the alias at ``event`` if expanding it would exceed a limit; nothing is expanded here."""
+        anchor = event.anchor
+        if anchor not in self.anchors:
+            return  # the composer reports the undefined alias
+        alias = f"alias *{anchor}"
+        if anchor in self._open:
+            raise _Refused(event.start_mark, f"{alias} is used inside the node it names (a recursive structure)")
+        self._aliases += 1
+        if self._aliases > MAX_ALIASES:
+            raise _Refused(event.start_mark, f"{alias}: more than {MAX_ALIASES} aliases in one document")
+        size = self._size(self.anchors[anchor])
+        self._alias_nodes += size.nodes
+        self._alias_text += size.text
+        if self._nodes + self._alias_nodes > MAX_NODES:
+            raise _Refused(event.start_mark, f"{alias} expands the document to more than {MAX_NODES} nodes "
+                                             "(aliases are bounded so that a small file cannot expand into a huge one)")
+        if self._alias_text > MAX_ALIAS_TEXT:
+            raise _Refused(event.start_mark, f"{alias} expands the document by more than {MAX_ALIAS_TEXT} "
+                                             "characters of text (aliases are bounded so that a small file cannot "
+                                             "expand into a huge one)")
+        if self._depth + size.depth > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"{alias} nests the document more than {MAX_DEPTH} levels deep")
+
+    def _size(self, node: yaml.Node) -> _Size:
+        """Expanded size of a complete node; shared nodes are measured once, so this is linear in the file."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, yaml.ScalarNode):
+            size = _Size(1, len(node.value), 1)
+        else:
+            children = [self._size(child) for item in node.value
+                        for child in (item if isinstance(item, tuple) else (item,))]
+            size = _Size(1 + sum(c.nodes for c in children), sum(c.text for c in children),
+                         1 + max((c.depth for c in children), default=0))
+        self._sizes[id(node)] = size
+        return size
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if isinstance(node, yaml.ScalarNode) and node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
+            raise _Refused(node.start_mark, f"a number of {len(node.value)} characters is too long "
+                                            f"(at most {MAX_NUMBER_LENGTH})", tuple(self.path))
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, LookupError, AttributeError, TypeError) as exc:
+            if not isinstance(node, yaml.ScalarNode):
+                raise  # not a value PyYAML failed to convert: a bug, for the last-resort handler
+            # PyYAML converts explicitly tagged text unchecked (!!int "", !!bool x) and builds impossible dates
+            kind = node.tag.rpartition(":")[2]
+            reason = f": {exc}" if kind == "timestamp" and isinstance(exc, ValueError) else ""
+            message = f"invalid YAML: not a valid {kind} value{reason}"
+            raise _Refused(node.start_mark, message, tuple(self.path)) from None
+
+
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> PosDict:
@@ -65,7 +200,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> PosDict:
             continue
         if key in out:
             loader.problems.append(YamlProblem(_pos(key_node.start_mark), f"duplicate key {key!r}"))
+        loader.path.append(key)
         out[key] = loader.construct_object(value_node, deep=True)
+        loader.path.pop()
         out.key_pos[key] = _pos(key_node.start_mark)
         out.value_pos[key] = _pos(value_node.start_mark)
     return out
@@ -73,14 +210,37 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> PosDict:
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> PosList:
     out = PosList(_pos(node.start_mark))
-    for child in node.value:
+    for i, child in enumerate(node.value):
+        loader.path.append(i)
         out.append(loader.construct_object(child, deep=True))
+        loader.path.pop()
         out.item_pos.append(_pos(child.start_mark))
     return out
 
 
+def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
+    """Text; one that holds a character no file can hold gets a problem naming the first such character."""
+    text = loader.construct_scalar(node)
+    bad = _NOT_ALLOWED.search(text)
+    if bad is None:
+        return text
+    where = f"U+{ord(bad.group()):04X} at character {bad.start() + 1} of this text"
+    pair = re.match("[\ud800-\udbff][\udc00-\udfff]", text[bad.start():])
+    if pair is not None:
+        char = pair.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        why = (f"starts a UTF-16 surrogate pair, which cannot be written as UTF-8; write the character itself "
+               f"or \\U{ord(char):08X}")
+    elif 0xD800 <= ord(bad.group()) <= 0xDFFF:
+        why = "is a lone surrogate, which cannot be written as UTF-8; write the character itself"
+    else:
+        why = "is not allowed in YAML text, so no generated file could hold it"
+    loader.problems.append(YamlProblem(_pos(node.start_mark), f"{where} {why}", tuple(loader.path)))
+    return text
+
+
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
 def load(text: str, name: str = "<string>") -> Document:
@@ -90,10 +250,11 @@ def load(text: str, name: str = "<string>") -> Document:
     except yaml.reader.ReaderError as exc:
         return Document(None, [_reader_problem(text, exc)])
     loader.name = name
-    loader.problems = []
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except _Refused as exc:
+        return Document(None, [exc.problem])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark) if mark is not None else (1, 1)
