@@ -220,7 +220,7 @@ ALERT_LABELS = {"alertname": "SLOErrorRatioHigh", "service": "onboarding", "slo"
 ANNOTATIONS = {
     "summary": "onboarding availability: error ratio above 5% for 10m (rollback trigger)",
     "description": "The error ratio of onboarding over 5m is 7.42%, above 5%.",
-    "runbook_url": "https://runbooks.example.com/onboarding/onboarding/availability.md#sloerrorratiohigh",
+    "runbook_url": "https://runbooks.example.com/onboarding/availability.md#sloerrorratiohigh",
     "dashboard_url": "https://grafana.example.com/d/slokit-onboarding/slos-onboarding",
 }
 TEMPLATE_DATA = {

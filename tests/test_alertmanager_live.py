@@ -140,7 +140,7 @@ def alertmanager(tmp_path: Path, recorder: tuple[Recorder, str]) -> Iterator[tup
 
 ANNOTATIONS = {"summary": "onboarding availability: error ratio above 5% for 10m (rollback trigger)",
                "description": "Error ratio 7.42% over 5m, above 5%.",
-               "runbook_url": "https://runbooks.example.com/onboarding/onboarding/availability.md#x",
+               "runbook_url": "https://runbooks.example.com/onboarding/availability.md#x",
                "dashboard_url": "https://grafana.example.com/d/slokit-onboarding/slos-onboarding"}
 
 

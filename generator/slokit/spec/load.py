@@ -219,6 +219,7 @@ class _Builder:
             labels=MappingProxyType(v.get("labels", {})),
             selector=MappingProxyType(v.get("selector", {})),
             runbook_url=v.get("runbook_url"),
+            runbook_format=v["runbook_format"],
             grafana_folder=grafana.get("folder", "SLOs"),
             grafana_url=grafana.get("url"),
             routing=routing,
