@@ -60,6 +60,25 @@ def dashboard_title(service: Service) -> str:
 
 
 def dashboard_url(service: Service) -> str:
-    """Grafana's ``/d/<uid>/<slug>`` address, absolute when the spec names Grafana's URL."""
+    """Grafana's ``/d/<uid>/<slug>`` address, absolute when the spec names Grafana's URL.
+
+    A relative address still works where Grafana serves it (dashboard links, the overview), not elsewhere.
+    """
     base = (service.grafana_url or "").rstrip("/")
     return f"{base}/d/{dashboard_uid(service)}/{slug(dashboard_title(service))}"
+
+
+def notification_dashboard_url(service: Service) -> str | None:
+    """The dashboard address for alerts and notifications, which are read outside Grafana: only an
+    absolute one; None without ``grafana.url``, so the link is left out instead of sent dead."""
+    return dashboard_url(service) if service.grafana_url else None
+
+
+def dashboard_link_problem(service: Service) -> str | None:
+    """Why the service's notifications carry no dashboard link, when it routes any; None when they do."""
+    routed = any(r is not None and (r.pagerduty or r.slack) for r in (service.routing.page, service.routing.ticket))
+    if service.grafana_url or not routed:
+        return None
+    return ("grafana.url is not set: the dashboard address is relative "
+            f"({dashboard_url(service)}), which is dead outside Grafana, so PagerDuty and Slack notifications "
+            "carry no dashboard link; set grafana.url to Grafana's base URL (e.g. https://grafana.example.com)")
