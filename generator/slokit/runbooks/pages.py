@@ -304,7 +304,7 @@ def _slo_context(service: Service, slo: SLO) -> dict[str, object]:
         "sample": queries.RANGE,
         "bad_query": bad,
         "total_query": total,
-        "ratio_query": f"(\n  {bad} or vector(0)\n)\n/\n  {total}",
+        "ratio_query": queries.sli_ratio(bad, total),
         "budget_queries": queries.budget_queries(service, slo),
         "alerts": views,
         "pages": [v for v in views if v.alert.severity == "page"],
