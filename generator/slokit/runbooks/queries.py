@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from slokit import promql, series
 from slokit.rules.build import BURN_RATE_WINDOW
-from slokit.rules.sli import sli_queries, user_query
+from slokit.rules.sli import sli_queries, sli_ratio, user_query
 from slokit.runbooks.mdtext import code
 from slokit.semconv import CACHE_MISS
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
@@ -66,11 +66,6 @@ def latency_quantile(service: Service, slo: SLO, quantile: float, by: str) -> st
     m = service.metrics
     inner = _rate_sum(f"le, {by}", m.duration_bucket, _http_matchers(service, slo))
     return f"histogram_quantile({format_number(quantile)}, {inner})"
-
-
-def sli_ratio(bad: str, total: str) -> str:
-    """Bad share from an SLI's bad and total queries; no bad series yet counts as none bad."""
-    return f"(\n  {bad} or vector(0)\n)\n/\n  {total}"
 
 
 def error_ratio_now(service: Service, slo: SLO, window: Duration) -> str:
