@@ -75,6 +75,7 @@ PAGERDUTY_DESCRIPTION = (
     '{{ if eq .CommonLabels.rollback "true" }} (rollback trigger){{ end }}'
 )
 PAGERDUTY_DETAILS: Mapping[str, str] = {
+    "alertname": "{{ .CommonLabels.alertname }}",
     "service": "{{ .CommonLabels.service }}",
     "slo": "{{ .CommonLabels.slo }}",
     "severity": "{{ .CommonLabels.severity }}",
