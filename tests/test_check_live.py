@@ -198,3 +198,32 @@ def test_sli_value_since_start_counts_bad_events_from_metrics() -> None:
     data = MetricsData(Exposition("http://x/metrics", samples, frozenset(samples)))
     assert data.sli_now(service, service.slo("conflicts")) == (
         "7.5% bad since the process started (40 events) (within the 10% the 90% objective allows)")
+
+
+def test_a_service_without_traffic_gives_warnings_only_against_prometheus(tmp_path: Path) -> None:
+    """Before the first request the middleware's families have no sample; Prometheus knows them from the
+    scrape's metadata, so nothing fails: every finding is a 'no traffic yet' warning."""
+    stack.binaries()
+    with ExitStack() as resources:
+        port = stack.free_port()
+        app = stack.start_process("onboarding service", [
+            sys.executable, "-m", "examples.onboarding.app", "--port", str(port), "--spec", str(EXAMPLE),
+        ], tmp_path / "app.log", cwd=ROOT)
+        resources.callback(app.stop)
+        stack.wait_http_ok(app, f"http://127.0.0.1:{port}/health")
+        am_config = tmp_path / "alertmanager.yml"
+        am_config.write_text("route: {receiver: none}\nreceivers: [{name: none}]\n", encoding="utf-8")
+        local = LocalStack(tmp_path, rule_files=[], alertmanager_config=am_config,
+                           scrape={"onboarding": f"127.0.0.1:{port}"})
+        resources.callback(local.close)
+        local.start()
+        await_value(local, 'sum(up{job="onboarding"})')
+        deadline = time.monotonic() + 30
+        while True:
+            code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", local.prometheus_url)
+            if "declared but no sample yet" in out or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert code == 0, out
+    assert "FAIL" not in out and "declared but no sample yet" in out
+    assert "no cache lookup recorded yet" in out and "no route seen yet" in out

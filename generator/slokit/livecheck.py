@@ -127,7 +127,7 @@ def _presence(data: Data, service: Service, metric: str, family: str, found: Fou
     if found.state == "series":
         return result(what, "ok", f"{len(found.series)} series")
     if found.state == "empty":
-        return result(what, "warning", "declared but no sample yet: no traffic so far?")
+        return result(what, "warning", found.hint or "declared but no sample yet: no traffic so far?")
     if found.state == "unselected":
         return result(what, "error", found.hint)
     others = [p for p in semconv.PRESETS.values() if p.preset != service.metrics.preset]
@@ -288,8 +288,11 @@ class PrometheusData:
             selector = promql.selector(service.selector)
             if not self.api.query(f"count(up{selector})"):
                 jobs = sorted(_values(self.api.query("count by (job) (up)"), "job"))
+                if not jobs:
+                    return Found("empty", hint="Prometheus has no scrape result at all yet (just started, or "
+                                               "it scrapes nothing)")
                 return Found("unselected", hint=f"no scrape target matches the spec's selector {selector} "
-                                                f"(targets' jobs: {', '.join(jobs) or 'none'})")
+                                                f"(targets' jobs: {', '.join(jobs)})")
             keys = ", ".join(sorted(service.selector))
             elsewhere = self.api.query(f"count by ({keys}) ({metric})")
             if elsewhere:
