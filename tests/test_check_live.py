@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +38,11 @@ class Live:
     prometheus_url: str
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+@contextmanager
+def service_and_prometheus(tmp: Path) -> Iterator[tuple[str, LocalStack]]:
+    """The example service on a free port and a Prometheus scraping it as job ``onboarding`` and itself as
+    job ``prometheus`` (a target without the service's metrics); both stopped by pid on exit."""
     stack.binaries()
-    tmp = tmp_path_factory.mktemp("live-check")
     with ExitStack() as resources:
         port = stack.free_port()
         app = stack.start_process("onboarding service", [
@@ -52,11 +53,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         stack.wait_http_ok(app, f"{base}/health")
         am_config = tmp / "alertmanager.yml"
         am_config.write_text("route: {receiver: none}\nreceivers: [{name: none}]\n", encoding="utf-8")
-        prom_port = stack.free_port()  # Prometheus scrapes itself too: a target without the service's metrics
+        prom_port = stack.free_port()
         local = LocalStack(tmp, rule_files=[], alertmanager_config=am_config, prometheus_port=prom_port,
                            scrape={"onboarding": f"127.0.0.1:{port}", "prometheus": f"127.0.0.1:{prom_port}"})
         resources.callback(local.close)
         local.start()
+        await_value(local, 'sum(up{job="onboarding"})')
+        yield base, local
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with service_and_prometheus(tmp_path_factory.mktemp("live-check")) as (base, local):
         # Two rounds of requests with a scrape between: a labelled series appears at its first request, so
         # only the second round makes Prometheus see the counters rise (a rate, not just a start).
         serve(base)
@@ -203,21 +211,7 @@ def test_sli_value_since_start_counts_bad_events_from_metrics() -> None:
 def test_a_service_without_traffic_gives_warnings_only_against_prometheus(tmp_path: Path) -> None:
     """Before the first request the middleware's families have no sample; Prometheus knows them from the
     scrape's metadata, so nothing fails: every finding is a 'no traffic yet' warning."""
-    stack.binaries()
-    with ExitStack() as resources:
-        port = stack.free_port()
-        app = stack.start_process("onboarding service", [
-            sys.executable, "-m", "examples.onboarding.app", "--port", str(port), "--spec", str(EXAMPLE),
-        ], tmp_path / "app.log", cwd=ROOT)
-        resources.callback(app.stop)
-        stack.wait_http_ok(app, f"http://127.0.0.1:{port}/health")
-        am_config = tmp_path / "alertmanager.yml"
-        am_config.write_text("route: {receiver: none}\nreceivers: [{name: none}]\n", encoding="utf-8")
-        local = LocalStack(tmp_path, rule_files=[], alertmanager_config=am_config,
-                           scrape={"onboarding": f"127.0.0.1:{port}"})
-        resources.callback(local.close)
-        local.start()
-        await_value(local, 'sum(up{job="onboarding"})')
+    with service_and_prometheus(tmp_path) as (_, local):
         deadline = time.monotonic() + 30
         while True:
             code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", local.prometheus_url)
