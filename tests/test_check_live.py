@@ -221,3 +221,34 @@ def test_a_service_without_traffic_gives_warnings_only_against_prometheus(tmp_pa
     assert code == 0, out
     assert "FAIL" not in out and "declared but no sample yet" in out
     assert "no cache lookup recorded yet" in out and "no route seen yet" in out
+
+
+RATIO_SLO = """  - name: conflicts-ratio
+    objective: 90
+    sli:
+      ratio:
+        bad: >-
+          sum(rate(http_server_request_duration_seconds_count{job="onboarding",
+          http_response_status_code="409"}[{{window}}]))
+        total: >-
+          sum(rate(http_server_request_duration_seconds_count{job="onboarding",
+          http_route="/api/onboarding/steps/{id}"}[{{window}}]))
+"""
+
+
+def test_a_ratio_sli_is_evaluated_in_prometheus(live: Live, tmp_path: Path) -> None:
+    """Half the step updates answered 409: the generic SLI's own queries say so; a total query over a
+    metric that does not exist is a warning (it may also be a query for a series still to come)."""
+    code, out = check(tmp_path, EXAMPLE_TEXT + RATIO_SLO, "--prometheus", live.prometheus_url)
+    assert code == 0, out
+    assert "ok   prometheus: onboarding/conflicts-ratio SLI now: 50% bad over the last 5m" in out, out
+    missing = RATIO_SLO.rsplit("total:", 1)[0] + "total: 'sum(rate(nope_total[{{window}}]))'\n"
+    code, out = check(tmp_path, EXAMPLE_TEXT + missing, "--prometheus", live.prometheus_url)
+    assert code == 0 and "WARN prometheus: onboarding/conflicts-ratio SLI now" in out, out
+    code, out = check(tmp_path, EXAMPLE_TEXT + RATIO_SLO, "--metrics-url", live.metrics_url)
+    assert "WARN metrics: onboarding/conflicts-ratio ratio SLI" in out and "(--prometheus URL)" in out
+
+
+def test_a_url_without_scheme_is_a_usage_error(tmp_path: Path) -> None:
+    code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", "localhost:9090")
+    assert code == 2 and "--prometheus must be an http:// or https:// URL" in out

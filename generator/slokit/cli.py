@@ -141,6 +141,9 @@ def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometh
 def _live(services: Sequence[Service], metrics_url: str | None, prometheus_url: str | None,
           http: HTTP) -> list[CheckResult]:
     """The live checks of every source given; an unusable URL exits 3 with one line saying why."""
+    for option, url in (("--metrics-url", metrics_url), ("--prometheus", prometheus_url)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            _fail_usage(f"{option} must be an http:// or https:// URL")
     results: list[CheckResult] = []
     try:
         if metrics_url:
