@@ -12,18 +12,11 @@ from slokit.pipeline import generate
 from slokit.rules.build import service_groups
 from slokit.spec import load_or_raise
 from slokit.writers import write_tree
+from test_cli import GOOD
 
-SPEC = """service: pay
-owner: payments
-routing:
-  page: {pagerduty: {routing_key_file: /etc/am/pd}}
-  ticket: {slack: {channel: "#pay", api_url_file: /etc/am/slack}}
-slos:
-  - name: avail
-    objective: 99.9
-    sli: {http_errors: {status: "5.."}}
-"""
 GRAFANA = 'grafana: {url: "https://grafana.example.com"}\n'
+#: A service that routes pages and tickets, without Grafana's address.
+SPEC = GOOD.replace(GRAFANA, "")
 
 
 def _spec(tmp_path: Path, text: str) -> Path:
