@@ -137,7 +137,7 @@ def with_secrets(service: Service, tmp_path: Path, *, create: bool) -> Service:
 
 
 def test_secrets_never_appear_in_config_or_check_output(onboarding: Service, tmp_path: Path) -> None:
-    service = with_secrets(onboarding, tmp_path, create=True)
+    service = replace(with_secrets(onboarding, tmp_path, create=True), grafana_url="https://grafana.example.com")
     text = write_config(tmp_path, [service]).read_text()
     results = check_alertmanager(tmp_path, [service])
     assert errors(results) == [] and [r for r in results if r.level == "warning"] == []

@@ -189,7 +189,7 @@ def test_only_alertmanager_025_syntax_and_no_inline_secrets() -> None:
 
 
 def test_pagerduty_and_slack_fields() -> None:
-    receivers = by_name(build(multi_services()))
+    receivers = by_name(build(with_grafana()))
     pd = receivers["payments/checkout/page"]["pagerduty_configs"][0]
     assert pd["severity"] == "critical" and pd["send_resolved"] is True
     assert [link["text"] for link in pd["links"]] == ["Runbook", "Dashboard"]
@@ -220,7 +220,7 @@ ALERT_LABELS = {"alertname": "SLOErrorRatioHigh", "service": "onboarding", "slo"
 ANNOTATIONS = {
     "summary": "onboarding availability: error ratio above 5% for 10m (rollback trigger)",
     "description": "The error ratio of onboarding over 5m is 7.42%, above 5%.",
-    "runbook_url": "https://runbooks.example.com/onboarding/onboarding/availability.md#sloerrorratiohigh",
+    "runbook_url": "https://runbooks.example.com/onboarding/availability.md#sloerrorratiohigh",
     "dashboard_url": "https://grafana.example.com/d/slokit-onboarding/slos-onboarding",
 }
 TEMPLATE_DATA = {
@@ -255,8 +255,13 @@ def rendered(render_template: Any, fields: Sequence[str]) -> str:
     return "\n".join(render_template(f) for f in fields)
 
 
+def with_grafana() -> tuple[Service, ...]:
+    """The same services with Grafana's address, so their alerts carry an absolute dashboard link."""
+    return tuple(replace(s, grafana_url="https://grafana.example.com") for s in multi_services())
+
+
 def test_slack_message_names_service_slo_severity_value_and_links(render_template: Any) -> None:
-    slack = by_name(build(multi_services()))["growth/ticket"]["slack_configs"][0]
+    slack = by_name(build(with_grafana()))["growth/ticket"]["slack_configs"][0]
     title = render_template(slack["title"])
     assert title == "[FIRING:1] page: onboarding / availability SLOErrorRatioHigh"
     assert render_template(slack["title_link"]) == ANNOTATIONS["runbook_url"]
@@ -267,7 +272,7 @@ def test_slack_message_names_service_slo_severity_value_and_links(render_templat
 
 
 def test_pagerduty_event_fields_render(render_template: Any) -> None:
-    pd = by_name(build(multi_services()))["growth/page"]["pagerduty_configs"][0]
+    pd = by_name(build(with_grafana()))["growth/page"]["pagerduty_configs"][0]
     description = render_template(pd["description"])
     # The summary names service, SLO and the rollback trigger: the title says each once.
     assert description == f"{ANNOTATIONS['summary']} (page)"
@@ -282,6 +287,33 @@ def test_pagerduty_event_fields_render(render_template: Any) -> None:
     assert [render_template(link["href"]) for link in pd["links"]] == [
         ANNOTATIONS["runbook_url"], ANNOTATIONS["dashboard_url"]]
     assert render_template(pd["client_url"]) == ANNOTATIONS["dashboard_url"]
+
+
+def test_without_grafana_url_no_dead_dashboard_link_is_sent(render_template: Any,
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Without ``grafana.url`` the dashboard address is relative: PagerDuty gets no dashboard link, client
+    URL or detail, and Slack's text, rendered for an alert without the annotation, has no Dashboard link."""
+    config = build(multi_services())
+    pd = by_name(config)["growth/page"]["pagerduty_configs"][0]
+    assert [link["text"] for link in pd["links"]] == ["Runbook"]
+    assert "client_url" not in pd and "dashboard_url" not in pd["details"]
+    assert "Dashboard" not in yaml.safe_dump(pd)
+
+    slack = by_name(config)["growth/ticket"]["slack_configs"][0]
+    bare = {k: v for k, v in ANNOTATIONS.items() if k != "dashboard_url"}
+    data = json.loads(json.dumps(TEMPLATE_DATA))
+    data["commonAnnotations"] = bare
+    data["alerts"][0]["annotations"] = bare
+    work = tmp_path_factory.mktemp("am-no-dashboard")
+    (work / "none.tmpl").write_text("", encoding="utf-8")
+    (work / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    from slokit.checks import run_tool
+
+    proc = run_tool(["amtool", "template", "render", f"--template.glob={work / 'none.tmpl'}",
+                     f"--template.data={work / 'data.json'}", f"--template.text={slack['text']}"])
+    assert proc.returncode == 0, proc.stderr
+    assert f"<{ANNOTATIONS['runbook_url']}|Runbook>\n" in proc.stdout
+    assert "Dashboard" not in proc.stdout
 
 
 # --- names and quoting ----------------------------------------------------------------------------------

@@ -107,7 +107,8 @@ def alertmanager(tmp_path: Path, recorder: tuple[Recorder, str]) -> Iterator[tup
     (tmp_path / "pd-key").write_text(FAKE_KEY)
     (tmp_path / "slack-webhook").write_text(f"{url}/slack")
     (onboarding,) = load_or_raise([ROOT / "slo" / "onboarding.yaml"])
-    service: Service = replace(onboarding, routing=Routing(
+    # With Grafana's address, so that notifications carry the dashboard link too.
+    service: Service = replace(onboarding, grafana_url="https://grafana.example.com", routing=Routing(
         page=Receiver(pagerduty=PagerDuty(str(tmp_path / "pd-key"), url=f"{url}/pd")),
         ticket=Receiver(slack=Slack("#onboarding-alerts", str(tmp_path / "slack-webhook")))))
     config = tmp_path / "alertmanager.yml"
@@ -140,7 +141,7 @@ def alertmanager(tmp_path: Path, recorder: tuple[Recorder, str]) -> Iterator[tup
 
 ANNOTATIONS = {"summary": "onboarding availability: error ratio above 5% for 10m (rollback trigger)",
                "description": "Error ratio 7.42% over 5m, above 5%.",
-               "runbook_url": "https://runbooks.example.com/onboarding/onboarding/availability.md#x",
+               "runbook_url": "https://runbooks.example.com/onboarding/availability.md#x",
                "dashboard_url": "https://grafana.example.com/d/slokit-onboarding/slos-onboarding"}
 
 

@@ -26,6 +26,7 @@ slos:
   - name: avail
     objective: 99.9
     sli: {http_errors: {status: "5.."}}
+grafana: {url: "https://grafana.example.com"}
 """
 
 

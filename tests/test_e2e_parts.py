@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -193,7 +194,7 @@ def test_demo_refuses_a_port_in_use_before_starting_anything() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         proc = subprocess.run([sys.executable, "-m", "examples.onboarding.demo", "--alertmanager-port", str(port),
-                               "--duration", "5"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+                               "--duration", "60"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 1
     assert f"port {port} on 127.0.0.1 (for Alertmanager) is already in use" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -202,3 +203,70 @@ def test_demo_refuses_a_port_in_use_before_starting_anything() -> None:
 def test_the_stack_module_imports_on_its_own() -> None:
     proc = subprocess.run([sys.executable, "-c", "import slokit.stack"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+demo_mod = _module("examples.onboarding.demo")
+
+
+def test_a_short_demo_stops_the_incident_early_enough_to_recover() -> None:
+    assert demo_mod.phases(None, 30, 90) == (30, 90, None)
+    baseline, incident, recovery = demo_mod.phases(150, 30, 90)
+    assert baseline + incident + recovery == 150 and recovery >= 0.6 * 150 and incident > 0
+    with pytest.raises(ValueError, match="at least"):
+        demo_mod.phases(30, 30, 90)
+
+
+def test_budget_left_is_bounded_by_the_demos_share_of_the_window(onboarding: Service) -> None:
+    """A 20 % error ratio over 5 minutes of a 30d, 99.5 % SLO spends 20 % x (300 s / 30 d) / 0.5 % of the
+    budget (about 2.3 %), not the -3900 % Prometheus reads when those minutes are all the data it has."""
+    slo = onboarding.slo("availability")
+    left = demo_mod.budget_left_if_healthy(0.2, 300, slo)
+    assert left == pytest.approx(1 - 0.2 * 300 / (30 * 86400) / 0.005)
+    assert 0.97 < left < 1
+    assert demo_mod.budget_left_if_healthy(None, 300, slo) is None
+    assert demo_mod.budget_left_if_healthy(0.0, 300, slo) == 1
+
+
+def test_alert_lines_say_what_the_receiver_got_not_what_inhibition_suggests() -> None:
+    """A ticket Alertmanager inhibits now, but that reached Slack before the page started, is shown with
+    that delivery; a page's PagerDuty message is matched by the alert name its details carry."""
+    ticket = {"alertname": "SLOErrorBudgetBurn", "service": "onboarding", "slo": "availability",
+              "severity": "ticket", "long_window": "1d", "short_window": "2h"}
+    page = {**ticket, "severity": "page", "long_window": "1h", "short_window": "5m"}
+    prom = [{"labels": ticket, "state": "firing", "value": "0.2"}, {"labels": page, "state": "firing", "value": "0.2"}]
+    am = [{"labels": ticket, "status": {"state": "suppressed", "inhibitedBy": ["x"]}},
+          {"labels": page, "status": {"state": "active", "inhibitedBy": []}}]
+    slack = stack.Notification("slack", "firing", "onboarding", "availability", "ticket", "SLOErrorBudgetBurn",
+                               "R", 112.0, {})
+    pd = stack.Notification("pagerduty", "firing", "onboarding", "availability", "page", "SLOErrorBudgetBurn", "R",
+                            130.0, {})
+    lines = demo_mod.alert_lines(prom, am, [slack, pd], started=100.0)
+    (t_line,) = [x for x in lines if "1d/2h" in x]
+    assert "Alertmanager: inhibited" in t_line and "received: slack firing at 12s" in t_line
+    (p_line,) = [x for x in lines if "1h/5m" in x]
+    assert "Alertmanager: active" in p_line and "received: pagerduty firing at 30s" in p_line
+    assert "received: nothing yet" in demo_mod.alert_lines(prom, am, [], started=100.0)[0]
+    other = {**page, "alertname": "SLOErrorRatioHigh"}
+    (line,) = demo_mod.alert_lines([{"labels": other, "state": "pending", "value": "0.1"}], [], [pd], started=100.0)
+    assert "pending, not sent; received: nothing yet" in line
+
+
+def test_the_demo_ends_with_resolutions_and_prints_what_the_receiver_got() -> None:
+    """The demo itself, with the fast spec and the shortest --duration: alerts fire during the incident
+    and resolve, and their resolutions are delivered, all before the demo ends."""
+    stack.binaries()
+    ports = [str(stack.free_port()) for _ in range(4)]
+    proc = subprocess.run([sys.executable, "-m", "examples.onboarding.demo", "--spec", str(ROOT / "tests" / "e2e" /
+                           "onboarding.yaml"), "--duration", "60", "--every", "5", "--app-port", ports[0],
+                           "--prometheus-port", ports[1], "--alertmanager-port", ports[2], "--receiver-port", ports[3]],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    summary = out[out.index("done: "):]
+    assert " firing " in summary and " resolved " in summary, out
+    assert "resolved in Prometheus within the demo: none" not in summary, out
+    delivered = int(re.search(r"resolutions delivered: (\d+)", summary).group(1))  # type: ignore[union-attr]
+    assert delivered >= 1, out
+    assert "budget left*" in out
+    for left in re.findall(r"^  \S+ +\S+% +\S+% +(-?\d+\.\d+)% ", out, flags=re.M):
+        assert 0 <= float(left) <= 100, out

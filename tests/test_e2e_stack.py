@@ -153,7 +153,7 @@ def test_faults_fire_route_inhibit_record_and_resolve(live: Live) -> None:
                     lambda: next(iter(live.notes("pagerduty", "availability", "firing")), None), live.explain)
     assert (page.service, page.slo, page.severity) == ("onboarding", "availability", "page")
     assert page.runbook_url == expected_alert("availability", "page")[1]
-    assert page.runbook_url.startswith("https://runbooks.example.com/onboarding/onboarding/availability.md#")
+    assert page.runbook_url.startswith("https://runbooks.example.com/onboarding/availability.md#")
     assert page.body["routing_key"] == "local-receiver-fake-routing-key"
 
     # 409 burst and cache-miss burst -> tickets on Slack.

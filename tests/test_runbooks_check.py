@@ -64,7 +64,7 @@ def test_rule_file_links_are_followed(onboarding: Service, tmp_path: Path) -> No
     lines = result.detail.splitlines()
     assert len(lines) == 3
     assert "has no anchor nope" in lines[0]
-    assert "not under the spec's runbook base" in lines[1]
+    assert "not a page under the spec's runbook base" in lines[1]
     assert "no runbook_url annotation" in lines[2]
 
 
@@ -113,3 +113,26 @@ def test_labels_line_of_each_section_matches_exactly_its_alert_rule(onboarding: 
                         if all(({"alertname": r["alert"], **r["labels"]}.get(k, "") == v) == (op == "=")
                                for k, op, v in matchers)]
             assert matching == [rule], (anchor, matchers)
+
+
+def test_html_format_links_are_followed_to_the_site_pages(tmp_path: Path) -> None:
+    """With ``runbook_format: html`` the rule links name ``.html`` pages; check follows them to the page and
+    anchor the site is rendered from, and a ``.md`` link (what the site does not publish) fails."""
+    spec = tmp_path / "payments.yaml"
+    spec.write_text(PAYMENTS.replace("runbook_url:", "runbook_format: html\nrunbook_url:"), encoding="utf-8")
+    (service,) = load_or_raise([spec])
+    root = tmp_path / "out"
+    write_tree(root, pipeline.generate([service]), pipeline.MANAGED_DIRS)
+    results = check_runbooks(root, [service])
+    assert any(r.target.startswith("alerts/") for r in results)
+    assert all(r.ok for r in results), [r.detail for r in results if not r.ok]
+
+    slo = service.slos[0]
+    anchor = alerts_for(service, slo)[0].anchor
+    html = links.runbook_url(service, slo, anchor)
+    assert html.endswith(f"/{slo.name}.html#{anchor}")
+    (root / "alerts" / f"{service.name}.rules.yml").write_text(_rules(service, [html, html.replace(".html#", ".md#")]))
+    (result,) = [r for r in check_runbooks(root, [service]) if r.target.startswith("alerts/")]
+    assert not result.ok
+    (line,) = result.detail.splitlines()
+    assert f"{slo.name}.md#" in line and "runbook_format html" in line

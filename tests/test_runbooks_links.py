@@ -38,12 +38,12 @@ def anchors(page: str) -> list[str]:
 
 
 def resolve(service: Service, url: str) -> tuple[str, str]:
-    """Strip the published base from a runbook_url and map the rest under runbooks/."""
-    base = (service.runbook_url or links.RUNBOOKS_DIR).rstrip("/") + "/"
+    """Strip the service's published base from a runbook_url and map the page to runbooks/<service>/."""
+    base = (service.runbook_url or f"{links.RUNBOOKS_DIR}/{service.name}").rstrip("/") + "/"
     assert url.startswith(base), url
     path, sep, anchor = url[len(base):].partition("#")
     assert sep, f"{url} has no anchor"
-    return f"{links.RUNBOOKS_DIR}/{path}", anchor
+    return f"{links.RUNBOOKS_DIR}/{service.name}/{path}", anchor
 
 
 def page_links(page: str) -> list[str]:
@@ -93,7 +93,27 @@ def test_urls_without_a_published_base_stay_repo_relative(tmp_path: Path) -> Non
 def test_trailing_slash_in_the_base_does_not_double(tmp_path: Path) -> None:
     (service,) = load(tmp_path, PAYMENTS, "payments.yaml")
     url = links.runbook_url(service, service.slo("ledger"), "x")
-    assert url == "https://wiki.example.com/sre/runbooks/payments-api/ledger.md#x"
+    assert url == "https://wiki.example.com/sre/runbooks/ledger.md#x"
+
+
+def test_runbook_url_is_the_services_folder_so_the_service_is_not_repeated(onboarding: Service) -> None:
+    """The example's ``runbook_url`` already ends in the service: links must not add it again."""
+    url = links.runbook_url(onboarding, onboarding.slo("availability"), "a")
+    assert url == "https://runbooks.example.com/onboarding/availability.md#a"
+
+
+def test_html_format_links_to_the_pages_the_html_site_publishes(tmp_path: Path) -> None:
+    from slokit.runbooks.site import site
+
+    text = PAYMENTS.replace("runbook_url:", "runbook_format: html\nrunbook_url:")
+    (service,) = load(tmp_path, text, "payments.yaml")
+    published = site([service])
+    for slo in service.slos:
+        for alert in alerts_for(service, slo):
+            url = links.runbook_url(service, slo, alert.anchor)
+            page = url.removeprefix("https://wiki.example.com/sre/runbooks/").partition("#")[0]
+            assert page == f"{slo.name}.html"
+            assert f'<a id="{alert.anchor}"></a>' in published[f"{service.name}/{page}"]
 
 
 def test_output_is_the_two_indexes_and_one_page_per_slo(services: tuple[Service, ...]) -> None:

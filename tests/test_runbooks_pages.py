@@ -315,3 +315,38 @@ def test_latency_diagnosis_finds_the_slow_route(onboarding: Service, tmp_path: P
     path.write_text(yaml.safe_dump(tests), encoding="utf-8")
     proc = run_promtool("test", "rules", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ratio_diagnosis_queries_read_the_slos_own_series(payments: Service, tmp_path: Path) -> None:
+    """A ``ratio`` SLI (good/total over ledger_writes_total): the diagnosis shows its own queries and the
+    recorded series, evaluated by promtool over the generated rules, and nothing about HTTP 5xx."""
+    from slokit.rules.render import emit_rules
+
+    text = sections(page(payments, "ledger"))["Diagnosis"]
+    assert "http_server_request_duration_seconds" not in text and "5xx" not in text
+    share_now, share_1h, bad, good, total, recorded = promql_blocks(text)[:6]
+    rules_text = next(t for p, t in emit_rules([payments], Options()).items() if p.endswith(".rules.yml"))
+    rules = tmp_path / "rules.yml"
+    rules.write_text(rules_text, encoding="utf-8")
+    windows = {r["record"] for g in yaml.safe_load(rules_text)["groups"] for r in g["rules"]
+               if r.get("record", "").startswith("slo:sli_error:ratio_rate") and r["labels"]["slo"] == "ledger"}
+
+    def one(expr: str, value: float) -> dict[str, object]:
+        """``expr`` is one label-free sample within 1e-9 of ``value`` (promtool compares exactly)."""
+        return {"expr": f"abs(({expr}) - {value}) < bool 1e-9", "eval_time": "40m",
+                "exp_samples": [{"labels": "{}", "value": 1}]}
+
+    tests = {"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        # 1 write per second, 5 % of them failed: the SLI reads 5 % over every window.
+        "input_series": [{"series": 'ledger_writes_total{result="ok"}', "values": "0+57x60"},
+                         {"series": 'ledger_writes_total{result="error"}', "values": "0+3x60"}],
+        "promql_expr_test": [
+            one(share_now, 0.05), one(share_1h, 0.05), one(bad, 0.05), one(good, 0.95), one(total, 1),
+            one(f"min({recorded})", 0.05), one(f"max({recorded})", 0.05), one(f"count({recorded})", len(windows)),
+        ],
+    }]}
+    path = tmp_path / "ratio.test.yml"
+    path.write_text(yaml.safe_dump(tests), encoding="utf-8")
+    proc = run_promtool("test", "rules", str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr

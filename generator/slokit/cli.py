@@ -1,10 +1,10 @@
 """The ``slokit`` command line: the edge where files are read, artifacts written and tools run.
 
-Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path), 73 the
-output folder could not be written. No command prints a traceback for bad input: every problem a spec can
-have is a diagnostic (exit 1). What is left, a bug in slokit itself, prints one line and exits 70 (set
-SLOKIT_DEBUG=1 to see the traceback); the line names only the exception's type, since its text may quote
-anything.
+Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path), 3 a live
+check's URL (``check --metrics-url/--prometheus``) gave no usable answer, 73 the output folder could not be
+written. No command prints a traceback for bad input: every problem a spec can have is a diagnostic (exit 1).
+What is left, a bug in slokit itself, prints one line and exits 70 (set SLOKIT_DEBUG=1 to see the traceback);
+the line names only the exception's type, since its text may quote anything.
 """
 
 from __future__ import annotations
@@ -19,17 +19,21 @@ from typing import Literal, NoReturn
 import click
 
 from slokit import __version__, pipeline, promql_check, toolchain
-from slokit.checks import ToolMissing, run_checks
+from slokit.checks import CheckResult, ToolMissing, run_checks
 from slokit.gate_cli import gate_command
+from slokit.live_sources import HTTP, Prometheus, Unreachable, scrape
+from slokit.livecheck import MetricsData, PrometheusData, check_live
 from slokit.push_cli import push_command
 from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
 from slokit.spec.grammar import SERVICE
+from slokit.spec.model import Service
 from slokit.writers import WriteError, write_tree
 
 DEFAULT_SPEC_DIR = "slo"
 EXIT_SPEC = 1
 EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE
 EXIT_CANT_WRITE = 73  # sysexits' EX_CANTCREAT
 
@@ -141,15 +145,54 @@ def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Root folder the artifacts were generated into.")
-def check(paths: tuple[str, ...], out_dir: str) -> None:
-    """Run promtool and amtool over the generated artifacts and report per file."""
+@click.option("--metrics-url", default=None, metavar="URL",
+              help="Check the specs against a running service's /metrics instead of the generated files.")
+@click.option("--prometheus", "prometheus_url", default=None, metavar="URL",
+              help="Check the specs against a live Prometheus (its HTTP API) instead of the generated files.")
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds per HTTP request of --metrics-url/--prometheus.")
+@click.option("--retries", default=2, show_default=True, type=click.IntRange(0, 10),
+              help="Retries after a connection error, timeout or 5xx answer.")
+def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometheus_url: str | None,
+          timeout: float, retries: int) -> None:
+    """Run promtool and amtool over the generated artifacts and report per file; with --metrics-url or
+    --prometheus, check instead that every SLO's series, routes, buckets and caches exist in live data.
+
+    Exit codes: 0 passed, 1 a check failed, 2 usage error, 3 a --metrics-url/--prometheus URL gave no
+    usable answer."""
     result = load_or_exit(paths, "check")
+    if metrics_url or prometheus_url:
+        _report(_live(result.services, metrics_url, prometheus_url, HTTP(timeout=timeout, retries=retries)))
+        return
     try:
         results = run_checks(Path(out_dir), result.services)
     except ToolMissing as exc:
         click.echo(f"slokit check: {exc}", err=True)
         sys.exit(EXIT_SPEC)
     click.echo(f"using {toolchain.describe()}")
+    _report(results)
+
+
+def _live(services: Sequence[Service], metrics_url: str | None, prometheus_url: str | None,
+          http: HTTP) -> list[CheckResult]:
+    """The live checks of every source given; an unusable URL exits 3 with one line saying why."""
+    for option, url in (("--metrics-url", metrics_url), ("--prometheus", prometheus_url)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            _fail_usage(f"{option} must be an http:// or https:// URL")
+    results: list[CheckResult] = []
+    try:
+        if metrics_url:
+            results.extend(check_live(MetricsData(scrape(metrics_url, http)), services))
+        if prometheus_url:
+            results.extend(check_live(PrometheusData(Prometheus(prometheus_url, http)), services))
+    except Unreachable as exc:
+        click.echo(f"slokit check: {exc}", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+    return results
+
+
+def _report(results: Sequence[CheckResult]) -> None:
+    """One line per check (details under failures and warnings); exit 1 when any failed."""
     failed = 0
     for r in results:
         status = "ok" if r.ok else ("WARN" if r.level == "warning" else "FAIL")

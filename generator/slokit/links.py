@@ -12,6 +12,9 @@ import re
 from slokit.spec.model import SLO, Service
 
 RUNBOOKS_DIR = "runbooks"
+#: What each ``runbook_format`` publishes: the Markdown tree ``slokit generate`` writes, or the site of
+#: ``slokit runbooks --html`` (the same pages and anchors, ``.html`` instead of ``.md``).
+PAGE_SUFFIX = {"md": ".md", "html": ".html"}
 OVERVIEW_UID = "slokit-overview"
 _UID_MAX = 40  # Grafana's limit on dashboard uids
 
@@ -21,10 +24,20 @@ def runbook_page(service: Service, slo: SLO) -> str:
     return f"{service.name}/{slo.name}.md"
 
 
+def runbook_base(service: Service) -> str:
+    """Where this service's pages are published: the spec's ``runbook_url`` (the service's folder, so the
+    service is not repeated under it); without one, the service's folder of the repo's ``runbooks/``."""
+    return (service.runbook_url or f"{RUNBOOKS_DIR}/{service.name}").rstrip("/")
+
+
+def published_page(slo: SLO, runbook_format: str) -> str:
+    """The SLO's page name under :func:`runbook_base` in the published format (``availability.html``)."""
+    return f"{slo.name}{PAGE_SUFFIX[runbook_format]}"
+
+
 def runbook_url(service: Service, slo: SLO, anchor: str | None = None) -> str:
-    """The spec's ``runbook_url`` is where the runbooks folder is published; without one, a repo-relative path."""
-    base = (service.runbook_url or RUNBOOKS_DIR).rstrip("/")
-    url = f"{base}/{runbook_page(service, slo)}"
+    """``<runbook base>/<slo>.md`` or ``.html`` (the spec's ``runbook_format``), plus ``#anchor``."""
+    url = f"{runbook_base(service)}/{published_page(slo, service.runbook_format)}"
     return f"{url}#{anchor}" if anchor else url
 
 
@@ -47,6 +60,25 @@ def dashboard_title(service: Service) -> str:
 
 
 def dashboard_url(service: Service) -> str:
-    """Grafana's ``/d/<uid>/<slug>`` address, absolute when the spec names Grafana's URL."""
+    """Grafana's ``/d/<uid>/<slug>`` address, absolute when the spec names Grafana's URL.
+
+    A relative address still works where Grafana serves it (dashboard links, the overview), not elsewhere.
+    """
     base = (service.grafana_url or "").rstrip("/")
     return f"{base}/d/{dashboard_uid(service)}/{slug(dashboard_title(service))}"
+
+
+def notification_dashboard_url(service: Service) -> str | None:
+    """The dashboard address for alerts and notifications, which are read outside Grafana: only an
+    absolute one; None without ``grafana.url``, so the link is left out instead of sent dead."""
+    return dashboard_url(service) if service.grafana_url else None
+
+
+def dashboard_link_problem(service: Service) -> str | None:
+    """Why the service's notifications carry no dashboard link, when it routes any; None when they do."""
+    routed = any(r is not None and (r.pagerduty or r.slack) for r in (service.routing.page, service.routing.ticket))
+    if service.grafana_url or not routed:
+        return None
+    return ("grafana.url is not set: the dashboard address is relative "
+            f"({dashboard_url(service)}), which is dead outside Grafana, so PagerDuty and Slack notifications "
+            "carry no dashboard link; set grafana.url to Grafana's base URL (e.g. https://grafana.example.com)")

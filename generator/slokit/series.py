@@ -29,9 +29,13 @@ RESERVED_LABELS: frozenset[str] = frozenset(
 )
 
 
+#: Every window's bad-event ratio is this name plus the window.
+ERROR_RATIO_PREFIX = "slo:sli_error:ratio_rate"
+
+
 def error_ratio(window: Duration) -> str:
     """Share of bad events over ``window``: ``slo:sli_error:ratio_rate5m``."""
-    return f"slo:sli_error:ratio_rate{window}"
+    return f"{ERROR_RATIO_PREFIX}{window}"
 
 
 def bad_rate(window: Duration) -> str:

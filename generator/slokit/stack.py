@@ -247,7 +247,7 @@ def parse_pagerduty(body: Mapping[str, Any], at: float) -> Notification:
         integration="pagerduty",
         status="resolved" if body.get("event_action") == "resolve" else "firing",
         service=details.get("service"), slo=details.get("slo"), severity=details.get("severity"),
-        alertname=None, runbook_url=runbook, received_at=at, body=body,
+        alertname=details.get("alertname"), runbook_url=runbook, received_at=at, body=body,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from slokit import links
 from slokit.alertmanager.config import PATH, build
 from slokit.alertmanager.routing import RoutingPlan, is_placeholder, matcher, plan
 from slokit.catalog import BURN_ALERT, alerts_for
@@ -167,6 +168,9 @@ def _drift(config: Path, services: Sequence[Service]) -> list[CheckResult]:
 def _warnings(routing: RoutingPlan, services: Sequence[Service]) -> list[CheckResult]:
     results = []
     for service in services:
+        if (problem := links.dashboard_link_problem(service)) is not None:
+            results.append(CheckResult(OWN, f"{PATH} dashboard links of {service.name}", False, problem,
+                                       level="warning"))
         for severity in SEVERITIES:
             target = routing.targets[(service.name, severity)]
             used = any(a.severity == severity for slo in service.slos for a in alerts_for(service, slo))

@@ -64,7 +64,8 @@ SLACK_TEXT = (
     "{{ .Annotations.description }}\n"
     "service `{{ .Labels.service }}` | SLO `{{ .Labels.slo }}` | severity `{{ .Labels.severity }}`"
     " | team `{{ .Labels.team }}`\n"
-    "<{{ .Annotations.runbook_url }}|Runbook> | <{{ .Annotations.dashboard_url }}|Dashboard>\n"
+    "<{{ .Annotations.runbook_url }}|Runbook>"
+    "{{ if .Annotations.dashboard_url }} | <{{ .Annotations.dashboard_url }}|Dashboard>{{ end }}\n"
     "{{ end }}"
 )
 
@@ -72,6 +73,7 @@ SLACK_TEXT = (
 #: severity is added.
 PAGERDUTY_DESCRIPTION = f"{{{{ {_FIRST}.Annotations.summary }}}} ({{{{ .CommonLabels.severity }}}})"
 PAGERDUTY_DETAILS: Mapping[str, str] = {
+    "alertname": "{{ .CommonLabels.alertname }}",
     "service": "{{ .CommonLabels.service }}",
     "slo": "{{ .CommonLabels.slo }}",
     "severity": "{{ .CommonLabels.severity }}",
@@ -108,18 +110,19 @@ def template_literal(text: str) -> str:
     return text.replace("{{", '{{ "{{" }}')
 
 
-def _pagerduty(cfg: PagerDuty, severity: Severity) -> dict[str, Any]:
+def _pagerduty(cfg: PagerDuty, severity: Severity, dashboards: bool) -> dict[str, Any]:
+    """``dashboards``: every service of the receiver has an absolute dashboard address. Otherwise the
+    dashboard fields are left out: PagerDuty would show an empty or relative, dead, link."""
     out: dict[str, Any] = {"routing_key_file": cfg.routing_key_file}
     if cfg.url is not None:
         out["url"] = cfg.url
+    out.update(send_resolved=True, severity=PAGERDUTY_SEVERITY[severity], client="slokit")
+    if dashboards:
+        out["client_url"] = f"{{{{ {_FIRST}.Annotations.dashboard_url }}}}"
     out.update(
-        send_resolved=True,
-        severity=PAGERDUTY_SEVERITY[severity],
-        client="slokit",
-        client_url=f"{{{{ {_FIRST}.Annotations.dashboard_url }}}}",
         description=PAGERDUTY_DESCRIPTION,
-        details=dict(PAGERDUTY_DETAILS),
-        links=[dict(link) for link in PAGERDUTY_LINKS],
+        details={k: v for k, v in PAGERDUTY_DETAILS.items() if dashboards or k != "dashboard_url"},
+        links=[dict(link) for link in PAGERDUTY_LINKS if dashboards or link["text"] != "Dashboard"],
     )
     return out
 
@@ -140,7 +143,7 @@ def _receiver(r: ReceiverPlan) -> dict[str, Any]:
     if r.routing is None or r.severity is None:
         return out
     if r.routing.pagerduty is not None:
-        out["pagerduty_configs"] = [_pagerduty(r.routing.pagerduty, r.severity)]
+        out["pagerduty_configs"] = [_pagerduty(r.routing.pagerduty, r.severity, r.dashboards)]
     if r.routing.slack is not None:
         out["slack_configs"] = [_slack(r.routing.slack)]
     return out

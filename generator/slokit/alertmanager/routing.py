@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from slokit import links
 from slokit.links import slug
 from slokit.spec.model import SEVERITIES, Receiver, Service, Severity
 
@@ -87,6 +88,8 @@ class ReceiverPlan:
     severity: Severity | None
     #: What it notifies; None for the placeholder.
     routing: Receiver | None
+    #: Every service it serves has an absolute dashboard address, so its messages may link the dashboard.
+    dashboards: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,12 @@ def plan(services: Sequence[Service]) -> RoutingPlan:
     targets: dict[tuple[str, Severity], str] = {}
     teams: list[TeamRoute] = []
 
-    def receiver(name: str, severity: Severity, routing: Receiver | None, unrouted: str) -> str:
+    def receiver(name: str, severity: Severity, routing: Receiver | None, unrouted: str,
+                 served: Sequence[Service]) -> str:
         if routing is None:
             return unrouted
-        receivers[name] = ReceiverPlan(name, severity, routing)
+        dashboards = all(links.notification_dashboard_url(s) is not None for s in served)
+        receivers[name] = ReceiverPlan(name, severity, routing, dashboards)
         return name
 
     for team in sorted(by_team):
@@ -140,14 +145,15 @@ def plan(services: Sequence[Service]) -> RoutingPlan:
             wanted = {s.name: integrations(s.routing.for_severity(severity)) for s in members}
             distinct = set(wanted.values())
             if len(distinct) == 1:
-                shared = receiver(f"{team_token}/{severity}", severity, distinct.pop(), unrouted)
+                shared = receiver(f"{team_token}/{severity}", severity, distinct.pop(), unrouted, members)
                 for s in members:
                     targets[(s.name, severity)] = shared
                 severity_routes.append(SeverityRoute(severity, shared))
                 continue
             pairs: list[tuple[str, str]] = []
             for s in members:
-                own = receiver(f"{team_token}/{name_token(s.name)}/{severity}", severity, wanted[s.name], unrouted)
+                own = receiver(f"{team_token}/{name_token(s.name)}/{severity}", severity, wanted[s.name], unrouted,
+                               [s])
                 targets[(s.name, severity)] = own
                 pairs.append((s.name, own))
             severity_routes.append(SeverityRoute(severity, unrouted, tuple(pairs)))

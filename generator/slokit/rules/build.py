@@ -160,8 +160,10 @@ def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | 
         "summary": literal(f"{service.name} {slo.name}: {a.title}"),
         "description": description,
         "runbook_url": links.runbook_url(service, slo, a.anchor),
-        "dashboard_url": links.dashboard_url(service),
     }
+    dashboard = links.notification_dashboard_url(service)
+    if dashboard is not None:
+        rule["annotations"]["dashboard_url"] = dashboard
     return rule
 
 

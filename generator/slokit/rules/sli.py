@@ -112,3 +112,9 @@ def sli_queries(service: Service, slo: SLO, window: Duration) -> tuple[str, str]
         assert sli.good is not None, "the loader guarantees bad or good"
         return good_minus(total, user_query(sli.good, window)), total
     raise TypeError(f"unknown SLI kind {sli!r}")
+
+
+def sli_ratio(bad: str, total: str) -> str:
+    """Bad share from an SLI's bad and total queries (as shown to people, one part per line); no bad
+    series yet counts as none bad."""
+    return f"(\n  {bad} or vector(0)\n)\n/\n  {total}"

@@ -24,12 +24,20 @@ _ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
 
 
 def local_target(service: Service, url: str) -> tuple[str, str] | None:
-    """``(path under the output root, anchor)`` of a runbook URL of ``service``; None if it is not one."""
-    base = (service.runbook_url or links.RUNBOOKS_DIR).rstrip("/") + "/"
+    """``(Markdown page under the output root, anchor)`` a runbook URL of ``service`` opens; None if the URL
+    is not under the service's base or not in its ``runbook_format``.
+
+    An ``.html`` link is followed to the Markdown page its site page is rendered from: ``slokit runbooks
+    --html`` keeps every page's name and anchors, so both layouts are checked against the same tree.
+    """
+    base = links.runbook_base(service) + "/"
+    suffix = links.PAGE_SUFFIX[service.runbook_format]
     if not url.startswith(base):
         return None
     path, _, anchor = url[len(base):].partition("#")
-    return f"{links.RUNBOOKS_DIR}/{path}", anchor
+    if not path.endswith(suffix) or "/" in path:
+        return None
+    return f"{links.RUNBOOKS_DIR}/{service.name}/{path.removesuffix(suffix)}.md", anchor
 
 
 class _Pages:
@@ -48,7 +56,8 @@ class _Pages:
     def problem(self, service: Service, url: str) -> str | None:
         target = local_target(service, url)
         if target is None:
-            return f"{url}: not under the spec's runbook base {service.runbook_url or links.RUNBOOKS_DIR}"
+            return (f"{url}: not a page under the spec's runbook base {links.runbook_base(service)}/ "
+                    f"(runbook_format {service.runbook_format}: <slo>{links.PAGE_SUFFIX[service.runbook_format]})")
         rel, anchor = target
         found = self.anchors(rel)
         if found is None:

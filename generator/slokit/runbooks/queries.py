@@ -7,13 +7,15 @@ value enters a query through ``slokit.promql``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from slokit import promql, series
 from slokit.rules.build import BURN_RATE_WINDOW
+from slokit.rules.sli import sli_queries, sli_ratio, user_query
 from slokit.runbooks.mdtext import code
 from slokit.semconv import CACHE_MISS
-from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, Service
+from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
 from slokit.spec.units import Duration, format_number, format_percent
 
 #: The range every diagnosis query looks at: short enough to show the current state.
@@ -140,6 +142,35 @@ def diagnosis(service: Service, slo: SLO) -> list[Query]:
             *_http_breakdown(service, slo, (promql.matcher(m.status_label, "5..", "=~"),),
                              "Share of requests failing with 5xx")[:2],
         ]
-    # A generic ratio SLI: its own queries are the diagnosis; the HTTP series may or may not exist.
-    return _http_breakdown(service, slo, (promql.matcher(m.status_label, "5..", "=~"),),
-                           "Share of requests failing with 5xx (if the service exposes slokit's HTTP metrics)")
+    assert isinstance(sli, RatioQueries), sli
+    return _ratio_diagnosis(service, slo, sli)
+
+
+def _ratio_diagnosis(service: Service, slo: SLO, sli: RatioQueries) -> list[Query]:
+    """A generic SLI's own series: its queries over the short and the page tier's long window, split into
+    bad and total (more bad, or less traffic?), and the recorded share over every window.
+
+    The spec's queries are all slokit knows about these series, so nothing HTTP-specific is assumed.
+    """
+    short = Duration.parse(RANGE)
+    bad_now, total_now = sli_queries(service, slo, short)
+    bad_long, total_long = sli_queries(service, slo, BURN_RATE_WINDOW)
+    bad_words = "the spec's `bad` query" if sli.bad is not None else "the spec's `total` minus `good` queries"
+    out = [
+        Query(f"Bad share over the last {RANGE} (the SLI now)", sli_ratio(bad_now, total_now)),
+        Query(f"Bad share over the last {BURN_RATE_WINDOW} (still burning, or a blip?)",
+              sli_ratio(bad_long, total_long)),
+        Query(f"Bad events per second over the last {RANGE} ({bad_words})", bad_now),
+    ]
+    if sli.good is not None:
+        out.append(Query(f"Good events per second over the last {RANGE} (the spec's `good` query)",
+                         user_query(sli.good, short)))
+    ratio_names = promql.matcher("__name__", re.escape(series.ERROR_RATIO_PREFIX) + ".+", "=~")
+    sel = promql.selector({series.SERVICE_LABEL: service.name, series.SLO_LABEL: slo.name}, [ratio_names])
+    return [
+        *out,
+        Query(f"All events per second over the last {RANGE} (the spec's `total` query: did traffic drop, or "
+              "did bad events rise?)", total_now),
+        Query("Recorded bad share over every window the rules keep, worst first (where the alerts read it)",
+              f"sort_desc({sel})"),
+    ]

@@ -260,8 +260,11 @@ SERVICE = Obj(
                        required=True),
         "labels": Field(LabelMap("extra labels on every rule and alert", reserved=series.RESERVED_LABELS)),
         "selector": Field(LabelMap("label matchers that pick this service's series in built-in SLIs")),
-        "runbook_url": Field(Str("base URL where the runbooks folder is published", pattern=URL_PATTERN,
+        "runbook_url": Field(Str("base URL where this service's runbook pages are published: alerts link to "
+                                 "<runbook_url>/<slo>.md (or .html)", pattern=URL_PATTERN,
                                  hint="must be an http(s) URL")),
+        "runbook_format": Field(Choice(("md", "html"), "pages alerts link to: md (the runbooks/ Markdown) or "
+                                       "html (the site of slokit runbooks --html)"), default="md"),
         "grafana": Field(Obj(
             description="Grafana placement.",
             fields={

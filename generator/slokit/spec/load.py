@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from slokit import burnrate, semconv
+from slokit import burnrate, links, semconv
 from slokit.spec import grammar
 from slokit.spec.model import (
     SLI,
@@ -317,7 +317,7 @@ class _Builder:
                         "add a larger bucket (buckets:) or lower the level", "warning"))
         routing = self.routing(v.get("routing", {}), slos)
         grafana = v.get("grafana", {})
-        return Service(
+        service = Service(
             name=v["service"],
             owner=v["owner"],
             slos=tuple(slos),
@@ -327,6 +327,7 @@ class _Builder:
             labels=MappingProxyType(v.get("labels", {})),
             selector=MappingProxyType(v.get("selector", {})),
             runbook_url=v.get("runbook_url"),
+            runbook_format=v["runbook_format"],
             grafana_folder=grafana.get("folder", "SLOs"),
             grafana_url=grafana.get("url"),
             routing=routing,
@@ -335,6 +336,10 @@ class _Builder:
             source=self.file,
             loc=self.at(self.raw.value_pos["service"]),
         )
+        if (problem := links.dashboard_link_problem(service)) is not None:
+            self.error(self.raw.key_pos.get("grafana", self.raw.value_pos["service"]), "grafana.url", problem,
+                       "warning")
+        return service
 
     def slo(self, v: dict[str, Any], raw: PosDict, path: str, buckets: _Buckets) -> SLO:
         v = _present(v)

@@ -233,7 +233,10 @@ class Service:
     description: str = ""
     labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     selector: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    #: Base URL where this service's runbook pages are published (``<runbook_url>/<slo>.md``).
     runbook_url: str | None = None
+    #: Which pages alerts link to: the Markdown tree (``md``) or the ``slokit runbooks --html`` site (``html``).
+    runbook_format: Literal["md", "html"] = "md"
     grafana_folder: str = "SLOs"
     grafana_url: str | None = None
     routing: Routing = Routing()
