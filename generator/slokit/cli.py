@@ -19,6 +19,7 @@ import click
 from slokit import __version__, pipeline
 from slokit.checks import ToolMissing, run_checks
 from slokit.push_cli import push_command
+from slokit.report.command import report_command
 from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services
 from slokit.spec.grammar import SERVICE
@@ -128,6 +129,7 @@ def check(paths: tuple[str, ...], out_dir: str) -> None:
 
 main.add_command(push_command)
 main.add_command(runbooks_command)
+main.add_command(report_command)
 
 
 def run() -> None:
