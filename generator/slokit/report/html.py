@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 from markupsafe import Markup
 
-from slokit.report import markdown, plots, text
+from slokit.report import markdown, text
 from slokit.report.model import Report
 
 _ENV = jinja2.Environment(
@@ -18,6 +18,9 @@ _ENV = jinja2.Environment(
 
 
 def render(report: Report) -> str:
+    # matplotlib takes seconds to import: only the HTML report pays for it, not every slokit command.
+    from slokit.report import plots
+
     slos = [{"r": s, "summary": markdown.summary_cells(s), "burn_down": plots.burn_down(s),
              "sli_over_time": plots.sli_over_time(s)} for s in report.slos]
     template = _ENV.get_template("report.html.j2")

@@ -8,7 +8,6 @@ than Prometheus' 11,000-points limit are split into several calls and merged.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from slokit.grafana_api import RetryPolicy, Timeouts
+from slokit.grafana_api import RetryPolicy, Timeouts, safe_url
 
 #: Points per series of one range query; Prometheus refuses more than 11,000.
 MAX_POINTS = 10_000
@@ -27,11 +26,6 @@ MAX_POINTS = 10_000
 class PrometheusError(RuntimeError):
     """Prometheus could not be read: unreachable, timing out, failing (5xx) after the retries, or it
     rejected a query."""
-
-
-def safe_url(url: str) -> str:
-    """``url`` without user-info, for messages and reports."""
-    return re.sub(r"//[^/@]*@", "//", url)
 
 
 def check_url(url: str) -> str:
