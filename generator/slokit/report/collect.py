@@ -37,12 +37,17 @@ def _values(result: Sequence[Series], times: Sequence[datetime]) -> list[float |
     """One value per time (None where there is no sample); None when the query returned nothing at all."""
     if not result:
         return None
-    by_time: dict[datetime, float] = {}
+    by_time: dict[int, float] = {}
     for s in result:
         for t, v in s.points:
             if math.isfinite(v):
-                by_time[t] = by_time.get(t, 0.0) + v
-    return [by_time.get(t) for t in times]
+                by_time[_ms(t)] = by_time.get(_ms(t), 0.0) + v
+    return [by_time.get(_ms(t)) for t in times]
+
+
+def _ms(t: datetime) -> int:
+    """Milliseconds, the resolution Prometheus answers in: a float timestamp does not round-trip exactly."""
+    return round(t.timestamp() * 1000)
 
 
 def _first(values: Sequence[float | None]) -> int:
