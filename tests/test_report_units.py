@@ -160,3 +160,13 @@ def test_no_url_and_bad_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
                    "    sli: {http_errors: {status: '5..'}}\n")
     proc = slokit(str(bad), "--prometheus", "http://127.0.0.1:9")
     assert proc.returncode == 1 and f"{bad}:5:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_100_percent_objective_has_no_budget_share_but_can_breach() -> None:
+    period = resolve("1d", utc(2026, 1, 2), NOW)
+    data = Buckets(timedelta(hours=1), period.end, (0.0,) * 25 + (1.0,), (100.0,) * 26)
+    r = build_slo_report(_params("1"), period, data, "recorded")
+    assert r.verdict == "breached"
+    assert r.budget_remaining_end is None and r.budget_consumed is None and r.period_burn_rate is None
+    report = Report(period, NOW, "x", (ServiceReport("svc", "team", (r,)),))
+    jsonschema.validate(json.loads(jsondoc.render(report)), jsondoc.schema())

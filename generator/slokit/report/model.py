@@ -168,9 +168,10 @@ def _ratio_sli(bad: float, total: float) -> float | None:
 
 
 def _remaining(bad: float, total: float, budget: float) -> float | None:
-    if total <= 0:
+    """Share of the budget left; None without traffic, or for a 100 % objective (it has no budget to share)."""
+    if total <= 0 or budget <= 0:
         return None
-    return 1 - (min(bad, total) / total) / budget if budget > 0 else (1.0 if bad <= 0 else float("-inf"))
+    return 1 - (min(bad, total) / total) / budget
 
 
 def _sli_points(period_hours: Sequence[Hour], period: timedelta) -> tuple[Point, ...]:
@@ -185,14 +186,14 @@ def _sli_points(period_hours: Sequence[Hour], period: timedelta) -> tuple[Point,
     return tuple(out)
 
 
-def verdict_of(period_sli: float | None, remaining_end: float | None, burn: float | None,
-               source: Source) -> tuple[Verdict, str]:
+def verdict_of(period_sli: float | None, window_sli: float | None, objective: float, remaining_end: float | None,
+               burn: float | None, source: Source) -> tuple[Verdict, str]:
     """The one-line verdict and why."""
     if source == "missing":
         return "no data", "no series: the service is not scraped yet, or its selector matches nothing"
     if period_sli is None:
         return "no data", "no traffic in the period"
-    if remaining_end is not None and remaining_end < 0:
+    if window_sli is not None and window_sli < objective:
         return "breached", "the SLI over the SLO window is below the objective (error budget overspent)"
     if remaining_end is not None and remaining_end < AT_RISK_REMAINING:
         return "at risk", f"less than {AT_RISK_REMAINING:.0%} of the error budget is left"
@@ -236,12 +237,13 @@ def build_slo_report(p: SLOParams, period: Period, data: Buckets, source: Source
         *(Point(data.bucket_end(i), _remaining(*window_sums(i + 1), budget)) for i in range(first, n)),
     )
     worst = sorted((h for h in hours if h.bad_events > 0), key=lambda h: (-h.bad_events, h.start))[:WORST_HOURS]
-    verdict, reason = verdict_of(period_sli, remaining_end, burn, source)
+    window_sli = _ratio_sli(w_bad, w_total)
+    verdict, reason = verdict_of(period_sli, window_sli, float(p.objective), remaining_end, burn, source)
     return SLOReport(
         service=p.service, slo=p.slo, description=p.description, objective=float(p.objective),
         window=p.window_text, sli_kind=p.sli_kind, source=source, error_budget=budget,
         period_sli=period_sli, period_events=period_total, period_bad_events=period_bad,
-        window_sli=_ratio_sli(w_bad, w_total), window_events=w_total, window_bad_events=w_bad,
+        window_sli=window_sli, window_events=w_total, window_bad_events=w_bad,
         budget_remaining_start=burn_down[0].value, budget_remaining_end=remaining_end,
         budget_consumed=consumed, period_burn_rate=burn, burn_down=burn_down,
         sli_over_time=_sli_points(hours, period.duration), worst_hours=tuple(worst),
