@@ -6,7 +6,7 @@ SLOKIT := $(VENV)/bin/slokit
 STAMP  := $(VENV)/.installed
 SPECS  ?= slo
 
-.PHONY: all setup tools validate generate check schema lint typecheck test dashboards demo clean
+.PHONY: all setup tools browser validate generate check schema lint typecheck test dashboards report demo clean
 
 all: setup validate generate check
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml | tools
 	@touch $(STAMP)
 
 setup: tools $(STAMP)
+
+# Headless Chromium for the HTML report test (make test only).
+browser:
+	@scripts/install-browser.sh
 
 validate: setup
 	$(SLOKIT) validate $(SPECS)
@@ -42,8 +46,19 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(PY) -m pytest -q
+
+# SLO report of $(SPECS) from PROMETHEUS_URL into $(REPORT_OUT)/ (Markdown, HTML, JSON); with
+# SLACK_WEBHOOK_FILE set, also posted to Slack. Options: make report REPORT_ARGS="--period 7d"
+PROMETHEUS_URL ?= http://127.0.0.1:9090
+REPORT_OUT ?= report
+REPORT_ARGS ?=
+SLACK_WEBHOOK_FILE ?=
+report: setup
+	$(SLOKIT) report $(SPECS) --prometheus $(PROMETHEUS_URL) --format md --format html --format json \
+		--out $(REPORT_OUT) $(if $(SLACK_WEBHOOK_FILE),--post-slack --slack-webhook-file $(SLACK_WEBHOOK_FILE)) \
+		$(REPORT_ARGS)
 
 # The example service with Prometheus and Alertmanager on 127.0.0.1, then an incident (README, "Live demo").
 # Options: make demo DEMO_ARGS="--duration 180 --prometheus-port 19090"

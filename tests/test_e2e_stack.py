@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -31,6 +32,9 @@ from typing import Any, TypeVar
 import pytest
 
 from slokit import catalog, links, stack, toolchain
+from slokit.report.collect import collect
+from slokit.report.period import resolve
+from slokit.report.prometheus import PrometheusClient
 from slokit.spec import load_or_raise
 from slokit.stack import LocalStack, Notification, NotificationReceiver, StackError
 
@@ -204,6 +208,17 @@ def test_faults_fire_route_inhibit_record_and_resolve(live: Live) -> None:
     assert availability.budget_remaining is not None and availability.budget_remaining < 0, (
         "10 % errors against a 0.5 % budget overspend it")
     assert status["latency"].sli == pytest.approx(1.0, abs=SLI_TOLERANCE), status["latency"]
+    # `slokit report` reads the same Prometheus: the day's SLI per SLO is the generator's share, from the
+    # recorded series, and the page that fired is listed.
+    now = datetime.now(UTC)
+    with PrometheusClient(live.stack.prometheus_url) as client:
+        report = {s.slo: s for s in collect(client, [service], resolve("1d", now, now), now).slos}
+    for slo, want in expected.items():
+        assert report[slo].source == "recorded", report[slo]
+        assert report[slo].period_sli == pytest.approx(1 - want, abs=SLI_TOLERANCE), report[slo]
+    assert report["availability"].verdict == "breached"
+    assert {(a.alertname, a.severity) for a in report["availability"].alerts} >= {
+        (expected_alert("availability", "page")[0], "page")}, report["availability"].alerts
 
     # Faults stop: every alert resolves and the resolutions are delivered.
     live.set_faults(error_ratio=0, conflict_ratio=0, cache_miss_ratio=0)

@@ -150,7 +150,7 @@ def check_url(url: str) -> str:
     url = url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"the Grafana URL must look like https://grafana.example.com, got {_safe_url(url)!r}")
+        raise ConfigError(f"the Grafana URL must look like https://grafana.example.com, got {safe_url(url)!r}")
     if parts.username is not None or parts.password is not None:
         raise ConfigError("the Grafana URL must not contain credentials; pass the token via GRAFANA_TOKEN")
     if parts.query or parts.fragment:
@@ -158,7 +158,7 @@ def check_url(url: str) -> str:
     return url
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """``url`` with any user-info removed (for messages about URLs that were rejected)."""
     return re.sub(r"//[^/@]*@", "//<redacted>@", url)
 
@@ -394,7 +394,7 @@ class GrafanaClient:
             return 0.0
 
     def _redact(self, text: str) -> str:
-        return _safe_url(text.replace(self._token, "<redacted>"))
+        return safe_url(text.replace(self._token, "<redacted>"))
 
     @staticmethod
     def _maybe_json(resp: requests.Response) -> Any:

@@ -49,3 +49,20 @@ def _write_tree(out_dir: Path, files: Mapping[str, str], managed: list[str]) -> 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return sorted(out_dir / rel for rel in files)
+
+
+def write_files(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write each file beside its target first, then rename it into place: a reader (or a failure half-way)
+    never sees a half-written file. Other files in ``out_dir`` are left alone."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".slokit-", dir=out_dir))
+    try:
+        for rel, text in files.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_text(text, encoding="utf-8")
+        for rel in files:
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, out_dir / rel)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(out_dir / rel for rel in files)

@@ -1,0 +1,68 @@
+"""The report as JSON for other tools; its shape is ``report.schema.json`` (shipped with the package).
+
+``schema_version`` changes only when a field is removed or changes meaning; new fields may be added.
+Times are ISO 8601 in UTC, shares are fractions (0.995, not 99.5), and a value that cannot be computed
+(no traffic) is ``null``, never 1.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from slokit.report.model import Point, Report, SLOReport
+
+SCHEMA_VERSION = 1
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the report (draft 2020-12)."""
+    loaded: dict[str, Any] = json.loads(resources.files("slokit.report").joinpath("report.schema.json").read_text())
+    return loaded
+
+
+def _t(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _points(points: tuple[Point, ...]) -> list[dict[str, Any]]:
+    return [{"time": _t(p.time), "value": p.value} for p in points]
+
+
+def _slo(s: SLOReport) -> dict[str, Any]:
+    return {
+        "service": s.service, "slo": s.slo, "description": s.description, "objective": s.objective,
+        "window": s.window, "sli_kind": s.sli_kind, "source": s.source,
+        "verdict": s.verdict, "reason": s.reason,
+        "period": {"sli": s.period_sli, "events": s.period_events, "bad_events": s.period_bad_events,
+                   "burn_rate": s.period_burn_rate},
+        "window_to_end": {"sli": s.window_sli, "events": s.window_events, "bad_events": s.window_bad_events},
+        "error_budget": {"ratio": s.error_budget, "remaining_start": s.budget_remaining_start,
+                         "remaining_end": s.budget_remaining_end, "consumed": s.budget_consumed},
+        "burn_down": _points(s.burn_down),
+        "sli_over_time": _points(s.sli_over_time),
+        "worst_hours": [{"start": _t(h.start), "end": _t(h.end), "sli": h.sli, "events": h.events,
+                         "bad_events": h.bad_events} for h in s.worst_hours],
+        "alerts": [{"alertname": a.alertname, "severity": a.severity, "labels": dict(a.labels),
+                    "first": _t(a.first), "last": _t(a.last), "episodes": a.episodes} for a in s.alerts],
+    }
+
+
+def document(report: Report) -> dict[str, Any]:
+    p = report.period
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": _t(report.generated_at),
+        "prometheus": report.prometheus,
+        "period": {"kind": p.kind, "start": _t(p.start), "end": _t(p.end), "complete": p.complete, "title": p.title},
+        "verdict": report.verdict,
+        "counts": {v: report.count(v) for v in ("met", "at risk", "breached", "no data")},
+        "services": [{"service": svc.service, "owner": svc.owner, "slos": [_slo(s) for s in svc.slos]}
+                     for svc in report.services],
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(document(report), indent=2, allow_nan=False) + "\n"

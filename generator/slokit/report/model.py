@@ -1,0 +1,269 @@
+"""The report model, computed from event counts per time bucket; pure, so every number is plain arithmetic.
+
+For each SLO the collector fetches the bad and total events of consecutive buckets (one hour unless the
+window or period needs a finer step) from the start of the SLO window before the period to the period's
+end. Everything else follows from sums of those buckets:
+
+* SLI over the period and over the SLO window ending with it: 1 - bad / total (None without traffic);
+* error budget remaining at a time t: 1 - (bad/total over the SLO window ending at t) / error budget, the
+  same quantity as the recorded ``slo:error_budget_remaining:ratio``; at the period's start and end, and
+  at every bucket of the period (the burn-down);
+* budget consumed in the period: the period's bad events over the budget of the window at the end
+  (error budget x that window's events), so a 30d period of a 30d SLO consumed 1 - remaining at the end;
+* the worst hours: the buckets of the period with the most bad events.
+
+A period without traffic has no SLI and the verdict "no data", never 100 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from itertools import accumulate, pairwise
+from typing import Literal
+
+from slokit.report.period import Period
+
+Verdict = Literal["met", "at risk", "breached", "no data"]
+#: Order of severity, worst last: a summary's verdict is the worst of its SLOs.
+VERDICTS: tuple[Verdict, ...] = ("met", "no data", "at risk", "breached")
+#: Where the event counts came from: the recorded 5m rates, the raw SLI queries, or nowhere.
+Source = Literal["recorded", "raw", "missing"]
+#: Budget left below this share of the window's budget makes an SLO "at risk".
+AT_RISK_REMAINING = 0.25
+WORST_HOURS = 5
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Bad and total events per bucket; bucket i covers (end - (n - i) * step, end - (n - 1 - i) * step]."""
+
+    step: timedelta
+    end: datetime
+    bad: tuple[float, ...]
+    total: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.bad) != len(self.total):
+            raise ValueError("bad and total need one value per bucket")
+
+    def bucket_end(self, i: int) -> datetime:
+        return self.end - (len(self.total) - 1 - i) * self.step
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    """One alert (name and labels) that fired in the period: first and last time seen firing, how often."""
+
+    alertname: str
+    severity: str
+    labels: tuple[tuple[str, str], ...]
+    first: datetime
+    last: datetime
+    episodes: int
+
+
+@dataclass(frozen=True)
+class Hour:
+    start: datetime
+    end: datetime
+    sli: float | None
+    events: float
+    bad_events: float
+
+
+@dataclass(frozen=True)
+class Point:
+    time: datetime
+    value: float | None
+
+
+@dataclass(frozen=True)
+class SLOReport:
+    service: str
+    slo: str
+    description: str
+    objective: float
+    window: str
+    sli_kind: str
+    source: Source
+    error_budget: float
+    period_sli: float | None
+    period_events: float
+    period_bad_events: float
+    window_sli: float | None
+    window_events: float
+    window_bad_events: float
+    budget_remaining_start: float | None
+    budget_remaining_end: float | None
+    budget_consumed: float | None
+    #: Period error ratio / error budget: 1 spends exactly the budget's pace.
+    period_burn_rate: float | None
+    burn_down: tuple[Point, ...]
+    sli_over_time: tuple[Point, ...]
+    worst_hours: tuple[Hour, ...]
+    alerts: tuple[AlertSummary, ...]
+    verdict: Verdict
+    reason: str
+
+
+@dataclass(frozen=True)
+class ServiceReport:
+    service: str
+    owner: str
+    slos: tuple[SLOReport, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    generated_at: datetime
+    prometheus: str
+    services: tuple[ServiceReport, ...] = field(default_factory=tuple)
+
+    @property
+    def slos(self) -> tuple[SLOReport, ...]:
+        return tuple(s for svc in self.services for s in svc.slos)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The worst verdict of all SLOs ("no data" when there is none)."""
+        return max((s.verdict for s in self.slos), key=VERDICTS.index, default="no data")
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(s.verdict == verdict for s in self.slos)
+
+
+@dataclass(frozen=True)
+class SLOParams:
+    """What the computation needs of the spec."""
+
+    service: str
+    slo: str
+    description: str
+    objective: Fraction
+    window: timedelta
+    window_text: str
+    sli_kind: str
+
+    @property
+    def error_budget(self) -> float:
+        return float(1 - self.objective)
+
+
+def step_for(window: timedelta, period: timedelta) -> timedelta:
+    """One hour, or the largest step dividing window, period and one hour (a 90m window: 30m)."""
+    ms = [int(d / timedelta(milliseconds=1)) for d in (window, period, timedelta(hours=1))]
+    g = ms[0]
+    for m in ms[1:]:
+        while m:
+            g, m = m, g % m
+    return timedelta(milliseconds=g)
+
+
+def _ratio_sli(bad: float, total: float) -> float | None:
+    return None if total <= 0 else 1 - min(bad, total) / total
+
+
+def _remaining(bad: float, total: float, budget: float) -> float | None:
+    """Share of the budget left; None without traffic, or for a 100 % objective (it has no budget to share)."""
+    if total <= 0 or budget <= 0:
+        return None
+    return 1 - (min(bad, total) / total) / budget
+
+
+def _sli_points(period_hours: Sequence[Hour], period: timedelta) -> tuple[Point, ...]:
+    """SLI per bucket for periods up to 7 days, per day (summed events) for longer ones."""
+    if period <= timedelta(days=7) or not period_hours:
+        return tuple(Point(h.end, h.sli) for h in period_hours)
+    per_day = max(1, round(timedelta(days=1) / (period_hours[0].end - period_hours[0].start)))
+    out = []
+    for i in range(0, len(period_hours), per_day):
+        chunk = period_hours[i:i + per_day]
+        out.append(Point(chunk[-1].end, _ratio_sli(sum(h.bad_events for h in chunk), sum(h.events for h in chunk))))
+    return tuple(out)
+
+
+def verdict_of(period_sli: float | None, window_sli: float | None, objective: float, remaining_end: float | None,
+               burn: float | None, source: Source) -> tuple[Verdict, str]:
+    """The one-line verdict and why."""
+    if source == "missing":
+        return "no data", "no series: the service is not scraped yet, or its selector matches nothing"
+    if period_sli is None:
+        return "no data", "no traffic in the period"
+    if window_sli is not None and window_sli < objective:
+        return "breached", "the SLI over the SLO window is below the objective (error budget overspent)"
+    if remaining_end is not None and remaining_end < AT_RISK_REMAINING:
+        return "at risk", f"less than {AT_RISK_REMAINING:.0%} of the error budget is left"
+    if burn is not None and burn > 1:
+        return "at risk", f"the period burned the budget {burn:.2f}x as fast as the objective allows"
+    return "met", "within the objective"
+
+
+def build_slo_report(p: SLOParams, period: Period, data: Buckets, source: Source,
+                     alerts: Sequence[AlertSummary] = ()) -> SLOReport:
+    """Every number of one SLO's report from its buckets (which end at ``period.end``)."""
+    n_window = round(p.window / data.step)
+    n_period = round(period.duration / data.step)
+    n = len(data.total)
+    if n < n_period:
+        raise ValueError(f"{n} buckets cannot cover a period of {n_period}")
+    bad = [max(0.0, b) for b in data.bad]
+    total = [max(0.0, t) for t in data.total]
+    cum_bad = [0.0, *accumulate(bad)]
+    cum_total = [0.0, *accumulate(total)]
+
+    def window_sums(end_index: int) -> tuple[float, float]:
+        """Bad and total over the SLO window whose last bucket is ``end_index - 1``."""
+        lo = max(0, end_index - n_window)
+        return cum_bad[end_index] - cum_bad[lo], cum_total[end_index] - cum_total[lo]
+
+    budget = p.error_budget
+    first = n - n_period
+    hours = tuple(
+        Hour(data.bucket_end(i) - data.step, data.bucket_end(i), _ratio_sli(bad[i], total[i]), total[i], bad[i])
+        for i in range(first, n)
+    )
+    period_bad, period_total = cum_bad[n] - cum_bad[first], cum_total[n] - cum_total[first]
+    w_bad, w_total = window_sums(n)
+    period_sli = _ratio_sli(period_bad, period_total) if source != "missing" else None
+    remaining_end = _remaining(w_bad, w_total, budget)
+    burn = None if period_sli is None or budget <= 0 else (1 - period_sli) / budget
+    consumed = None if w_total <= 0 or budget <= 0 else period_bad / (budget * w_total)
+    burn_down = (
+        Point(period.start, _remaining(*window_sums(first), budget)),
+        *(Point(data.bucket_end(i), _remaining(*window_sums(i + 1), budget)) for i in range(first, n)),
+    )
+    worst = sorted((h for h in hours if h.bad_events > 0), key=lambda h: (-h.bad_events, h.start))[:WORST_HOURS]
+    window_sli = _ratio_sli(w_bad, w_total)
+    verdict, reason = verdict_of(period_sli, window_sli, float(p.objective), remaining_end, burn, source)
+    return SLOReport(
+        service=p.service, slo=p.slo, description=p.description, objective=float(p.objective),
+        window=p.window_text, sli_kind=p.sli_kind, source=source, error_budget=budget,
+        period_sli=period_sli, period_events=period_total, period_bad_events=period_bad,
+        window_sli=window_sli, window_events=w_total, window_bad_events=w_bad,
+        budget_remaining_start=burn_down[0].value, budget_remaining_end=remaining_end,
+        budget_consumed=consumed, period_burn_rate=burn, burn_down=burn_down,
+        sli_over_time=_sli_points(hours, period.duration), worst_hours=tuple(worst),
+        alerts=tuple(sorted(alerts, key=lambda a: (a.first, a.alertname))), verdict=verdict, reason=reason,
+    )
+
+
+def summarize_alerts(samples: Sequence[tuple[dict[str, str], Sequence[datetime]]], step: timedelta,
+                     drop: frozenset[str] = frozenset({"alertstate", "__name__"})) -> list[AlertSummary]:
+    """Alert summaries from ``ALERTS`` series (labels, the times each was seen firing, ``step`` apart).
+
+    A gap longer than 1.5 steps between two samples starts a new episode.
+    """
+    out = []
+    for labels, times in samples:
+        if not times:
+            continue
+        ts = sorted(times)
+        episodes = 1 + sum(b - a > step * 1.5 for a, b in pairwise(ts))
+        kept = tuple(sorted((k, v) for k, v in labels.items() if k not in drop))
+        out.append(AlertSummary(labels.get("alertname", "?"), labels.get("severity", ""), kept, ts[0], ts[-1],
+                                episodes))
+    return out
