@@ -18,6 +18,7 @@ import click
 
 from slokit import __version__, pipeline, promql_check, toolchain
 from slokit.checks import ToolMissing, run_checks
+from slokit.migrate_cli import export_command, import_command
 from slokit.push_cli import push_command
 from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
@@ -149,6 +150,8 @@ def check(paths: tuple[str, ...], out_dir: str) -> None:
 
 
 main.add_command(push_command)
+main.add_command(import_command)
+main.add_command(export_command)
 main.add_command(runbooks_command)
 
 

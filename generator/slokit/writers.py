@@ -34,3 +34,32 @@ def write_tree(out_dir: Path, files: Mapping[str, str], managed: Iterable[str]) 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return sorted(out_dir / rel for rel in files)
+
+
+class TargetExists(Exception):
+    """A file that would be written is already there and overwriting was not asked for."""
+
+
+def write_files(out_dir: Path, files: Mapping[str, str], *, overwrite: bool = False) -> list[Path]:
+    """Add the given files to ``out_dir`` (other files there stay); all are written before any is moved in.
+
+    Unlike :func:`write_tree`, this owns no folder: it is for files a person adopts (imported specs), so an
+    existing file is only replaced when ``overwrite`` is set, and ``TargetExists`` is raised before anything
+    is written otherwise.
+    """
+    targets = {rel: out_dir / rel for rel in files}
+    existing = sorted(str(t) for t in targets.values() if t.exists())
+    if existing and not overwrite:
+        raise TargetExists(", ".join(existing))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".slokit-", dir=out_dir))
+    try:
+        for rel, text in files.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_text(text, encoding="utf-8")
+        for rel, target in targets.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(targets.values())

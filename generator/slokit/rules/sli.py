@@ -9,6 +9,8 @@ whatever labels the underlying series (or the user's query) carry.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slokit import promql
 from slokit.semconv import CACHE_MISS
 from slokit.spec.model import (
@@ -33,7 +35,7 @@ def _route_method(service: Service, route: str | None, method: str | None) -> li
     return out
 
 
-def _rate(metric: str, service: Service, extra: list[str], window: Duration) -> str:
+def _rate(metric: str, service: Service, extra: list[str], window: Duration | str) -> str:
     return f"sum(rate({metric}{promql.selector(service.selector, extra)}[{window}]))"
 
 
@@ -66,7 +68,7 @@ def _is_plain_sum(query: str) -> bool:
     return False
 
 
-def user_query(query: str, window: Duration) -> str:
+def user_query(query: str, window: Duration | str) -> str:
     """A ``ratio`` SLI query with its ``{{window}}`` filled in, summed to one label-free sample."""
     text = query.replace(WINDOW_PLACEHOLDER, str(window)).strip()
     return text if _is_plain_sum(text) else f"sum({text})"
@@ -77,38 +79,54 @@ def good_minus(total: str, good: str) -> str:
     return f"{total} - ({good} or vector(0))"
 
 
-def sli_queries(service: Service, slo: SLO, window: Duration) -> tuple[str, str]:
-    """``(bad, total)``: PromQL giving the per-second rate of bad events and of all events over ``window``.
+@dataclass(frozen=True)
+class EventQueries:
+    """An SLI's queries as it counts them: bad or good events (one of the two), and all events."""
 
-    Each query returns at most one sample without labels. ``bad`` returns nothing when its series do
-    not exist yet (no 5xx was ever counted); callers that need a zero there add ``or vector(0)``.
+    total: str
+    bad: str | None = None
+    good: str | None = None
+
+
+def event_queries(service: Service, slo: SLO, window: Duration | str) -> EventQueries:
+    """The PromQL of the events the SLI counts, over ``window`` (a duration, or ``{{window}}`` for export).
+
+    Latency SLIs count good events (requests within the threshold bucket); the others count bad ones.
     """
     sli = slo.sli
     m = service.metrics
     if isinstance(sli, HttpErrors):
         scope = _route_method(service, sli.route, sli.method)
         status = promql.matcher(m.status_label, sli.status, "=~")
-        return (
-            _rate(m.duration_count, service, [*scope, status], window),
-            _rate(m.duration_count, service, scope, window),
-        )
+        return EventQueries(bad=_rate(m.duration_count, service, [*scope, status], window),
+                            total=_rate(m.duration_count, service, scope, window))
     if isinstance(sli, HttpLatency):
         scope = _route_method(service, sli.route, sli.method)
         le = promql.matcher("le", promql.le_regex(sli.threshold.seconds), "=~")
-        total = _rate(m.duration_count, service, scope, window)
-        good = _rate(m.duration_bucket, service, [*scope, le], window)
-        return good_minus(total, good), total
+        return EventQueries(good=_rate(m.duration_bucket, service, [*scope, le], window),
+                            total=_rate(m.duration_count, service, scope, window))
     if isinstance(sli, CacheMisses):
         cache = promql.matcher(m.cache_label, sli.cache)
         miss = promql.matcher(m.outcome_label, CACHE_MISS)
-        return (
-            _rate(m.cache_lookups_total, service, [cache, miss], window),
-            _rate(m.cache_lookups_total, service, [cache], window),
-        )
+        return EventQueries(bad=_rate(m.cache_lookups_total, service, [cache, miss], window),
+                            total=_rate(m.cache_lookups_total, service, [cache], window))
     if isinstance(sli, RatioQueries):
-        total = user_query(sli.total, window)
-        if sli.bad is not None:
-            return user_query(sli.bad, window), total
-        assert sli.good is not None, "the loader guarantees bad or good"
-        return good_minus(total, user_query(sli.good, window)), total
+        return EventQueries(
+            total=user_query(sli.total, window),
+            bad=None if sli.bad is None else user_query(sli.bad, window),
+            good=None if sli.good is None else user_query(sli.good, window),
+        )
     raise TypeError(f"unknown SLI kind {sli!r}")
+
+
+def sli_queries(service: Service, slo: SLO, window: Duration) -> tuple[str, str]:
+    """``(bad, total)``: PromQL giving the per-second rate of bad events and of all events over ``window``.
+
+    Each query returns at most one sample without labels. ``bad`` returns nothing when its series do
+    not exist yet (no 5xx was ever counted); callers that need a zero there add ``or vector(0)``.
+    """
+    q = event_queries(service, slo, window)
+    if q.bad is not None:
+        return q.bad, q.total
+    assert q.good is not None, "an SLI counts bad or good events"
+    return good_minus(q.total, q.good), q.total
