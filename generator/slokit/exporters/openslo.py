@@ -89,6 +89,9 @@ def _policies(service: Service, slo: SLO) -> tuple[list[dict[str, Any]], list[st
                                     "burn that fast"))
         elif alert.guardrail is not None and alert.guardrail.kind != "quantile_above":
             g = alert.guardrail
+            if g.window.ms % 60_000 or g.for_.ms % 60_000:
+                left_out.append(f"the exact window {g.window} and for {g.for_} of the {g.key} {g.level_text} alert "
+                                "(OpenSLO durations are whole minutes: rounded)")
             policies.append(_policy(f"{slo.name}-{alert.anchor}", g.severity, _bad_share(g) / slo.error_budget,
                                     _shorthand(g.window.ms), _shorthand(g.for_.ms), g.rollback,
                                     g.description or ""))

@@ -413,8 +413,13 @@ def _alert_policies(doc: _Doc, spec: PosDict, index: dict[tuple[str, str], _Doc]
     p = doc.problems
     policies = spec.get("alertPolicies")
     if not isinstance(policies, PosList) or not policies:
-        draft.note((*at, "name"), "The OpenSLO SLO has no alert policy: slokit's burn-rate alerts are on.")
-        return {}
+        if doc.api == V1ALPHA:  # Sloth, which reads this form, alerts on every SLO
+            draft.note((*at, "name"), "No alert policy: Sloth's page and ticket alerts are slokit's burn-rate "
+                                      "tiers.")
+            return {}
+        draft.note((*at, "name"), "The OpenSLO SLO has no alert policy, so no alerts: burn_rate is off (set it "
+                                  "to true for slokit's multi-window burn-rate alerts).")
+        return {"burn_rate": False}
     conditions: list[tuple[PosDict, Problems, str, dict[str, str]]] = []
     for i, item in enumerate(policies):
         path = f"spec.alertPolicies[{i}]"
