@@ -57,15 +57,20 @@ def _finish(result: ImportResult, tool: str, out_dir: str | None, force: bool) -
             sys.exit(EXIT_CONVERT)
         files[name] = draft.text(tool)
     _validate(files, out_dir)
+    _emit(files, out_dir, force, "import")
+
+
+def _emit(files: dict[str, str], out_dir: str | None, force: bool, command: str) -> None:
+    """Print the files as one YAML stream, or add them to ``out_dir`` all at once."""
     if out_dir is None:
         click.echo("---\n".join(files.values()), nl=False)
         return
     try:
         written = write_files(Path(out_dir), files, overwrite=force)
     except TargetExists as exc:
-        click.echo(f"slokit import: already there: {exc} (use --force to replace)", err=True)
+        click.echo(f"slokit {command}: already there: {exc} (use --force to replace)", err=True)
         sys.exit(EXIT_USAGE)
-    click.echo(f"wrote {len(written)} spec(s): {', '.join(map(str, written))}", err=True)
+    click.echo(f"wrote {len(written)} file(s): {', '.join(map(str, written))}", err=True)
 
 
 def _validate(files: dict[str, str], out_dir: str | None) -> None:
@@ -75,8 +80,11 @@ def _validate(files: dict[str, str], out_dir: str | None) -> None:
             (Path(tmp) / name).write_text(text, encoding="utf-8")
         result = load_services([tmp])
         shown = str(Path(out_dir)) if out_dir else "<stdout>"
-        for diag in result.diagnostics:
+        for diag in result.errors:
             click.echo(str(diag).replace(tmp, shown), err=True)
+    if result.warnings:
+        click.echo(f"{len(result.warnings)} warning(s) from validation (routing, tiers that cannot fire): run "
+                   "slokit validate on the written specs to see them", err=True)
     if not result.ok:
         click.echo("slokit import: the converted spec does not validate (a defect of slokit import); nothing "
                    "written", err=True)
@@ -139,14 +147,5 @@ def export_openslo(paths: tuple[str, ...], out_dir: str | None, force: bool) -> 
     from slokit.cli import load_or_exit
 
     result = load_or_exit(paths, quiet_warnings=True)
-    files = {f"{s.name}.openslo.yaml": export(s) for s in result.services}
-    if out_dir is None:
-        click.echo("---\n".join(files.values()), nl=False)
-        return
-    try:
-        written = write_files(Path(out_dir), files, overwrite=force)
-    except TargetExists as exc:
-        click.echo(f"slokit export: already there: {exc} (use --force to replace)", err=True)
-        sys.exit(EXIT_USAGE)
-    click.echo(f"wrote {len(written)} file(s): {', '.join(map(str, written))}", err=True)
+    _emit({f"{s.name}.openslo.yaml": export(s) for s in result.services}, out_dir, force, "export")
 

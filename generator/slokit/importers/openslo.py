@@ -422,40 +422,41 @@ def _alert_policies(doc: _Doc, spec: PosDict, index: dict[tuple[str, str], _Doc]
         return {"burn_rate": False}
     conditions: list[tuple[PosDict, Problems, str, dict[str, str]]] = []
     for i, item in enumerate(policies):
-        path = f"spec.alertPolicies[{i}]"
-        policy, pp = (item, p) if isinstance(item, PosDict) and "alertPolicyRef" not in item else (None, p)
-        if isinstance(item, PosDict) and "alertPolicyRef" in item:
-            ref = index.get(("AlertPolicy", str(item["alertPolicyRef"])))
-            if ref is None:
-                p.error(policies.item_pos[i], path, f"no AlertPolicy document named {item['alertPolicyRef']!r}")
-                return None
-            policy, pp, path = ref.raw, ref.problems, "spec"
-        elif policy is not None:
-            path = f"{path}.spec"
-        if policy is None:
-            p.error(policies.item_pos[i], path, "an alert policy must be a mapping")
+        found = _inline_or_ref(item, "alertPolicyRef", "AlertPolicy", index, policies.item_pos[i],
+                               f"spec.alertPolicies[{i}]", p)
+        if found is None:
             return None
+        policy, pp, path = found
         pspec = _mapping(policy.get("spec"), policy.pos, path, pp)
         items = pspec.get("conditions") if pspec is not None else None
         if not isinstance(items, PosList):
             pp.error(policy.pos, f"{path}.conditions", "an alert policy needs conditions")
             return None
-        for j, cond in enumerate(items):
-            cpath = f"{path}.conditions[{j}]"
-            if isinstance(cond, PosDict) and "conditionRef" in cond:
-                ref = index.get(("AlertCondition", str(cond["conditionRef"])))
-                if ref is None:
-                    pp.error(items.item_pos[j], cpath, f"no AlertCondition document named {cond['conditionRef']!r}")
-                    return None
-                cond, cp, cpath = ref.raw, ref.problems, "spec"
-            else:
-                cp, cpath = pp, f"{cpath}.spec"
-            if not isinstance(cond, PosDict):
-                pp.error(items.item_pos[j], cpath, "an alert condition must be a mapping")
+        for j, item in enumerate(items):
+            found = _inline_or_ref(item, "conditionRef", "AlertCondition", index, items.item_pos[j],
+                                   f"{path}.conditions[{j}]", pp)
+            if found is None:
                 return None
+            cond, cp, cpath = found
             meta = cond.get("metadata")
             conditions.append((cond, cp, cpath, _labels(meta.get("labels") if isinstance(meta, PosDict) else None)))
     return _conditions(conditions, objective, window, draft, at)
+
+
+def _inline_or_ref(item: Any, ref_key: str, kind: str, index: dict[tuple[str, str], _Doc], pos: Pos, path: str,
+                   p: Problems) -> tuple[PosDict, Problems, str] | None:
+    """An object written inline, or the document its ``ref_key`` names: with the problems and path to report
+    its fields under (``spec`` of the other document, or ``<path>.spec`` inline)."""
+    if not isinstance(item, PosDict):
+        p.error(pos, path, f"an {kind} must be a mapping")
+        return None
+    if ref_key not in item:
+        return item, p, f"{path}.spec"
+    ref = index.get((kind, str(item[ref_key])))
+    if ref is None:
+        p.error(pos, path, f"no {kind} document named {item[ref_key]!r}")
+        return None
+    return ref.raw, ref.problems, "spec"
 
 
 @dataclass(frozen=True)
