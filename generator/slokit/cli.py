@@ -37,9 +37,10 @@ def _fail_usage(message: str) -> NoReturn:
 
 
 #: What a command does not do when a spec has an error (``validate`` only reads).
-Command = Literal["validate", "generate", "check", "push", "runbooks"]
+Command = Literal["validate", "generate", "check", "push", "runbooks", "export"]
 _NOT_DONE: dict[Command, str] = {"validate": "", "generate": "; nothing written", "check": "; nothing checked",
-                                 "push": "; nothing pushed", "runbooks": "; nothing written"}
+                                 "push": "; nothing pushed", "runbooks": "; nothing written",
+                                 "export": "; nothing written"}
 
 PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio SLIs was not parsed "
                      "(`make tools` installs it; `slokit check` parses the generated rules)")

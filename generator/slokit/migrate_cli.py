@@ -146,6 +146,6 @@ def export_openslo(paths: tuple[str, ...], out_dir: str | None, force: bool) -> 
     """OpenSLO v1 documents of the specs (default: slo/): <service>.openslo.yaml in --out, or printed."""
     from slokit.cli import load_or_exit
 
-    result = load_or_exit(paths, quiet_warnings=True)
+    result = load_or_exit(paths, "export")
     _emit({f"{s.name}.openslo.yaml": export(s) for s in result.services}, out_dir, force, "export")
 
