@@ -141,6 +141,9 @@ def test_one_markets_outage_pages_for_that_market_only(shop: Service, tmp_path: 
             {"expr": page.format(slo=slo, market="us"), "eval_time": "65m", "exp_samples": []},
             {"expr": f'slo:error_budget_remaining:ratio{{slo="{slo}", market="us"}} == bool 1', "eval_time": "65m",
              "exp_samples": [{"labels": f'{{market="us", service="shop", slo="{slo}"}}', "value": 1}]},
+            # The cost of a group, as the README states it: 13 recorded series for a 30d SLO.
+            {"expr": f'count({{__name__=~"slo:.+", service="shop", slo="{slo}", market="us"}})', "eval_time": "65m",
+             "exp_samples": [{"labels": "{}", "value": 13}]},
         ],
         "alert_rule_test": [],
     }]
@@ -177,3 +180,21 @@ def test_alertmanager_groups_and_inhibits_per_group(shop: Service) -> None:
     assert config["route"]["group_by"] == ["alertname", "service", "slo", "http_route", "market"]
     (inhibit,) = config["inhibit_rules"]
     assert inhibit["equal"] == ["service", "slo", "http_route", "market"]
+
+
+def test_dashboard_has_a_variable_per_grouping_label_and_the_worst_groups(shop: Service) -> None:
+    from slokit.dashboards.service import build
+
+    board = build(shop)
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    for label in ("market", "http_route"):
+        assert variables[label]["query"] == f'label_values(slo:sli_error:ratio_rate5m{{service="shop"}}, {label})'
+        assert variables[label]["allValue"] == ".*"
+    titles = [p["title"] for p in board["panels"]]
+    assert "Worst groups by market (SLI over 30d)" in titles and "Worst groups by http_route (SLI over 30d)" in titles
+    assert not any(t.startswith("Worst groups") and "plain" in t for t in titles)
+    exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
+    assert any(e.startswith("bottomk(10, 1 - slo:sli_error:ratio_rate30d{") and 'market=~"$market"' in e
+               for e in exprs)
+    assert any(e.startswith("min(slo:error_budget_remaining:ratio{") for e in exprs)
+    assert any(e.startswith("max(slo:burn_rate:ratio{") for e in exprs)
