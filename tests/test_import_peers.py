@@ -149,3 +149,23 @@ slos:
     result = sloth.convert("s.yml", text)
     assert [(d.loc.line, d.path) for d in result.diagnostics] == [(9, "slos[0].alerting.page_alert.disable")]
     assert "on or off together" in result.diagnostics[0].message
+
+
+def test_labels_that_may_hold_secrets_never_reach_the_spec() -> None:
+    text = """version: prometheus/v1
+service: svc
+labels: {owner: team-a, slack_webhook: 'https://hooks.slack.com/services/T0/B0/SECRET1'}
+slos:
+  - name: a
+    objective: 99
+    sli: {events: {error_query: 'sum(rate(e[{{.window}}]))', total_query: 'sum(rate(t[{{.window}}]))'}}
+    alerting:
+      labels: {pd_routing_key: SECRET2}
+      annotations: {note: 'https://hooks.slack.com/services/T0/B0/SECRET3'}
+      page_alert: {labels: {routing_key: SECRET4}}
+"""
+    result = sloth.convert("s.yml", text)
+    assert not result.diagnostics
+    spec = result.drafts[0].text("Sloth")
+    assert "SECRET" not in spec and "hooks.slack.com" not in spec
+    assert "pd_routing_key left out: it may hold a secret" in spec

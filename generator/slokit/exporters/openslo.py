@@ -69,6 +69,7 @@ def _slo(service: Service, slo: SLO) -> Doc:
     if policies:
         spec["alertPolicies"] = policies
     dropped = [*left_out, *(["min_events"] if slo.min_events else []), *(["absent_for"] if slo.absent_for else []),
+               *([f"group_by {', '.join(slo.group_by)} (OpenSLO has no per-label SLOs)"] if slo.group_by else []),
                *(["runbook"] if slo.runbook != type(slo.runbook)() else [])]
     header = [f"Not in OpenSLO, so not exported: {', '.join(dropped)}."] if dropped else []
     metadata: dict[str, Any] = {"name": slo.name}

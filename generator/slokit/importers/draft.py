@@ -90,15 +90,31 @@ def name_from(text: str) -> str:
 
 
 def split_labels(labels: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """``(kept, dropped)``: labels slokit may carry, and those it sets itself or Prometheus rejects."""
+    """``(kept, dropped)``: labels slokit may carry, and those it sets itself, Prometheus rejects or that may
+    hold a secret (spec labels are on every rule)."""
     kept: dict[str, str] = {}
     dropped: dict[str, str] = {}
     for name, value in labels.items():
-        if name in series.RESERVED_LABELS or not is_label_name(name):
+        if name in series.RESERVED_LABELS or not is_label_name(name) or may_be_secret(name, value):
             dropped[name] = value
         else:
             kept[name] = value
     return kept, dropped
+
+
+_SECRET_NAME = re.compile(r"key|token|secret|password|passwd|webhook|credential", re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"hooks\.slack\.com|events\.pagerduty\.com|^xox[abp]-", re.IGNORECASE)
+
+
+def may_be_secret(name: str, value: str) -> bool:
+    """A label or annotation that may hold a secret (a routing key, a webhook URL), judged by name or value."""
+    return bool(_SECRET_NAME.search(name) or _SECRET_VALUE.search(value))
+
+
+def shown(values: Mapping[str, str]) -> dict[str, str]:
+    """Labels or annotations as a comment may quote them: values that may be secrets are replaced, since
+    comments end up in files people commit."""
+    return {k: "<not shown>" if may_be_secret(k, v) else v for k, v in values.items()}
 
 
 def label_text(value: Any) -> str:

@@ -26,6 +26,7 @@ from slokit.importers.draft import (
     label_text,
     name_from,
     query_with_placeholder,
+    shown,
     split_labels,
     valid_name,
     value_pos,
@@ -148,7 +149,7 @@ def _service_draft(name: str, doc: _Doc, index: dict[tuple[str, str], _Doc], ser
     if kept:
         draft.data["labels"] = kept
     if dropped:
-        draft.note(("owner",), f"Dropped labels slokit sets itself or Prometheus rejects: {dropped}.")
+        draft.note(("owner",), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
     draft.note(("slos",), "OpenSLO notification targets are not routing: add routing.page and routing.ticket "
                           "(see the README, Alertmanager routing).")
     draft.data["slos"] = []
@@ -234,7 +235,7 @@ def _slo(doc: _Doc, index: dict[tuple[str, str], _Doc], services: dict[str, Draf
         if kept:
             entry["labels"] = kept
         if dropped:
-            draft.note((*at, "name"), f"Dropped labels slokit sets itself or Prometheus rejects: {dropped}.")
+            draft.note((*at, "name"), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
         draft.data["slos"].append(entry)
 
 

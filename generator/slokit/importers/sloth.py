@@ -19,8 +19,10 @@ from slokit.importers.draft import (
     Problems,
     key_pos,
     label_text,
+    may_be_secret,
     name_from,
     query_with_placeholder,
+    shown,
     split_labels,
     valid_name,
     value_pos,
@@ -189,7 +191,7 @@ def _service(node: _Node, file: str, problems: Problems, owner: str | None, wher
     if kept:
         draft.data["labels"] = kept
     if dropped:
-        draft.note(("owner",), f"Dropped labels slokit sets itself or Prometheus rejects: {dropped}.")
+        draft.note(("owner",), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
     _plugins(node, "slo_plugins", draft, ("owner",))
     draft.note(("slos",), "Sloth routes alerts by their labels; slokit routes by severity: add routing.page and "
                           "routing.ticket (see the README, Alertmanager routing).")
@@ -265,7 +267,7 @@ def _slo(node: _Node, draft: Draft, i: int) -> dict[str, Any]:
     if kept:
         slo["labels"] = kept
     if dropped:
-        draft.note((*here, "name"), f"Dropped labels slokit sets itself or Prometheus rejects: {dropped}.")
+        draft.note((*here, "name"), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
     _plugins(node, "plugins", draft, (*here, "name"))
     return slo
 
@@ -319,7 +321,10 @@ def _alerting(alerting: _Node, draft: Draft, here: tuple[str | int, ...], labels
     if name:
         notes.append(f"Sloth alert name {name}: slokit names its alerts itself (see the runbook page).")
     for key, value in alerting.labels("labels").items():
-        if key in labels:
+        if may_be_secret(key, value):
+            notes.append(f"Sloth alert label {key} left out: it may hold a secret, and spec labels are on every "
+                         "rule (put secrets in routing's *_file fields).")
+        elif key in labels:
             if labels[key] != value:
                 notes.append(f"Sloth alert label {key}={value!r} left out: the SLO label has another value.")
         else:
@@ -329,7 +334,7 @@ def _alerting(alerting: _Node, draft: Draft, here: tuple[str | int, ...], labels
     annotations = alerting.labels("annotations")
     if annotations:
         notes.append(f"Sloth alert annotations not carried over (slokit writes summary, description and "
-                     f"runbook_url itself): {annotations}.")
+                     f"runbook_url itself): {shown(annotations)}.")
     disabled: dict[str, bool] = {}
     for tier, severity in (("page_alert", "page"), ("ticket_alert", "ticket")):
         t = alerting.child(tier, _TIER_FIELDS)
@@ -339,8 +344,8 @@ def _alerting(alerting: _Node, draft: Draft, here: tuple[str | int, ...], labels
         disabled[severity] = t.get("disable") is True
         tier_labels = t.labels("labels")
         if tier_labels and not disabled[severity]:
-            notes.append(f"Sloth {tier} labels {tier_labels}: slokit's {severity} alerts carry severity={severity} "
-                         f"and reach routing.{severity}.")
+            notes.append(f"Sloth {tier} labels {shown(tier_labels)}: slokit's {severity} alerts carry "
+                         f"severity={severity} and reach routing.{severity}.")
     if disabled["page"] and disabled["ticket"]:
         slo["burn_rate"] = False
         notes.append("Sloth disables both alerts: burn_rate: false.")
