@@ -37,6 +37,12 @@ class Draft:
         """A comment for the reader of the spec, above the key at ``path``."""
         self.comments.setdefault(path, []).append(text)
 
+    def note_dropped(self, path: Path, dropped: Mapping[str, str]) -> None:
+        """Say which labels were left out (see ``split_labels``), without quoting possible secrets."""
+        if dropped:
+            self.note(path, "Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: "
+                            f"{shown(dropped)}.")
+
     def text(self, tool: str) -> str:
         header = [f"Imported from {self.source} ({tool}) by slokit import.",
                   "Comments mark what has no exact slokit equivalent; review them, then delete them."]

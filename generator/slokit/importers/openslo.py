@@ -26,7 +26,6 @@ from slokit.importers.draft import (
     label_text,
     name_from,
     query_with_placeholder,
-    shown,
     split_labels,
     valid_name,
     value_pos,
@@ -148,8 +147,7 @@ def _service_draft(name: str, doc: _Doc, index: dict[tuple[str, str], _Doc], ser
     kept, dropped = split_labels(labels)
     if kept:
         draft.data["labels"] = kept
-    if dropped:
-        draft.note(("owner",), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
+    draft.note_dropped(("owner",), dropped)
     draft.note(("slos",), "OpenSLO notification targets are not routing: add routing.page and routing.ticket "
                           "(see the README, Alertmanager routing).")
     draft.data["slos"] = []
@@ -234,8 +232,7 @@ def _slo(doc: _Doc, index: dict[tuple[str, str], _Doc], services: dict[str, Draf
         entry.update(alerts)
         if kept:
             entry["labels"] = kept
-        if dropped:
-            draft.note((*at, "name"), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
+        draft.note_dropped((*at, "name"), dropped)
         draft.data["slos"].append(entry)
 
 

@@ -190,8 +190,7 @@ def _service(node: _Node, file: str, problems: Problems, owner: str | None, wher
     kept, dropped = split_labels(labels)
     if kept:
         draft.data["labels"] = kept
-    if dropped:
-        draft.note(("owner",), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
+    draft.note_dropped(("owner",), dropped)
     _plugins(node, "slo_plugins", draft, ("owner",))
     draft.note(("slos",), "Sloth routes alerts by their labels; slokit routes by severity: add routing.page and "
                           "routing.ticket (see the README, Alertmanager routing).")
@@ -266,8 +265,7 @@ def _slo(node: _Node, draft: Draft, i: int) -> dict[str, Any]:
     kept, dropped = split_labels(labels)
     if kept:
         slo["labels"] = kept
-    if dropped:
-        draft.note((*here, "name"), f"Dropped labels slokit sets itself, Prometheus rejects or that may hold a secret: {shown(dropped)}.")
+    draft.note_dropped((*here, "name"), dropped)
     _plugins(node, "plugins", draft, (*here, "name"))
     return slo
 
