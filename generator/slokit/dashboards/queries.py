@@ -133,7 +133,8 @@ def overview_objective(filters: Sequence[str]) -> str:
 
 
 def overview_budget_remaining(filters: Sequence[str]) -> str:
-    return f"max by ({_GROUP}) ({series.BUDGET_REMAINING}{selector({}, filters)})"
+    """The budget left per SLO; a grouped SLO shows its worst group's (min), as its SLI column does."""
+    return f"min by ({_GROUP}) ({series.BUDGET_REMAINING}{selector({}, filters)})"
 
 
 def overview_sli(services: Sequence[Service], filters: Sequence[str]) -> str:
