@@ -29,7 +29,7 @@ slos:
   - name: routes
     objective: 99
     group_by: [http_route]
-    sli: {http_latency: {threshold: 300ms}}
+    sli: {http_latency: {threshold: 250ms}}
   - name: checkout
     objective: 99.9
     group_by: [market]
