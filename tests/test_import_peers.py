@@ -169,3 +169,20 @@ slos:
     spec = result.drafts[0].text("Sloth")
     assert "SECRET" not in spec and "hooks.slack.com" not in spec
     assert "pd_routing_key left out: it may hold a secret" in spec
+
+
+def test_a_query_prometheus_cannot_parse_is_not_written(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yml"
+    spec.write_text("""version: prometheus/v1
+service: svc
+labels: {owner: team-a}
+slos:
+  - name: a
+    objective: 99
+    sli: {events: {error_query: 'sum(rate(e[{{.window}}])', total_query: 'sum(rate(t[{{.window}}]))'}}
+""", encoding="utf-8")
+    out = tmp_path / "slo"
+    run = CliRunner().invoke(main, ["import", "sloth", str(spec), "--out", str(out)])
+    assert run.exit_code == 1, run.output
+    assert "slos[0].sli.ratio.bad" in run.output and "nothing written" in run.output
+    assert not out.exists()

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import click
 
+from slokit import promql_check
 from slokit.exporters.openslo import export
 from slokit.importers import openslo, sloth
 from slokit.importers.draft import ImportResult
-from slokit.spec import load_services
+from slokit.spec import load_services, with_diagnostics
 from slokit.writers import TargetExists, write_files
 
 EXIT_CONVERT = 1
@@ -79,6 +80,7 @@ def _validate(files: dict[str, str], out_dir: str | None) -> None:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text, encoding="utf-8")
         result = load_services([tmp])
+        result = with_diagnostics(result, promql_check.check(result.queries) or [])  # as `slokit validate` does
         shown = str(Path(out_dir)) if out_dir else "<stdout>"
         for diag in result.errors:
             click.echo(str(diag).replace(tmp, shown), err=True)
@@ -86,8 +88,8 @@ def _validate(files: dict[str, str], out_dir: str | None) -> None:
         click.echo(f"{len(result.warnings)} warning(s) from validation (routing, tiers that cannot fire): run "
                    "slokit validate on the written specs to see them", err=True)
     if not result.ok:
-        click.echo("slokit import: the converted spec does not validate (a defect of slokit import); nothing "
-                   "written", err=True)
+        click.echo("slokit import: the converted spec does not validate (a query Prometheus cannot parse, or a "
+                   "defect of slokit import); nothing written", err=True)
         sys.exit(EXIT_CONVERT)
 
 
