@@ -23,6 +23,7 @@ from slokit.checks import CheckResult, ToolMissing, run_checks
 from slokit.gate_cli import gate_command
 from slokit.live_sources import HTTP, Prometheus, Unreachable, scrape
 from slokit.livecheck import MetricsData, PrometheusData, check_live
+from slokit.migrate_cli import export_command, import_command
 from slokit.push_cli import push_command
 from slokit.report.command import report_command
 from slokit.runbooks.site import runbooks_command
@@ -45,10 +46,11 @@ def _fail_usage(message: str) -> NoReturn:
 
 
 #: What a command does not do when a spec has an error (``validate`` only reads).
-Command = Literal["validate", "generate", "check", "push", "runbooks", "gate", "report"]
+Command = Literal["validate", "generate", "check", "push", "runbooks", "gate", "report", "export"]
 _NOT_DONE: dict[Command, str] = {"validate": "", "generate": "; nothing written", "check": "; nothing checked",
                                  "push": "; nothing pushed", "runbooks": "; nothing written",
-                                 "gate": "; nothing evaluated", "report": "; no report made"}
+                                 "gate": "; nothing evaluated", "report": "; no report made",
+                                 "export": "; nothing written"}
 
 PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio SLIs was not parsed "
                      "(`make tools` installs it; `slokit check` parses the generated rules)")
@@ -208,6 +210,8 @@ def _report(results: Sequence[CheckResult]) -> None:
 
 main.add_command(push_command)
 main.add_command(gate_command)
+main.add_command(import_command)
+main.add_command(export_command)
 main.add_command(runbooks_command)
 main.add_command(report_command)
 

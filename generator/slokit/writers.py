@@ -51,18 +51,30 @@ def _write_tree(out_dir: Path, files: Mapping[str, str], managed: list[str]) -> 
     return sorted(out_dir / rel for rel in files)
 
 
-def write_files(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
-    """Write each file beside its target first, then rename it into place: a reader (or a failure half-way)
-    never sees a half-written file. Other files in ``out_dir`` are left alone."""
+class TargetExists(Exception):
+    """A file that would be written is already there and overwriting was not asked for."""
+
+
+def write_files(out_dir: Path, files: Mapping[str, str], *, overwrite: bool = False) -> list[Path]:
+    """Add the given files to ``out_dir`` (other files there stay); all are written before any is moved in.
+
+    Unlike :func:`write_tree`, this owns no folder: it is for files added beside others (imported specs, reports), so an
+    existing file is only replaced when ``overwrite`` is set, and ``TargetExists`` is raised before anything
+    is written otherwise.
+    """
+    targets = {rel: out_dir / rel for rel in files}
+    existing = sorted(str(t) for t in targets.values() if t.exists())
+    if existing and not overwrite:
+        raise TargetExists(", ".join(existing))
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".slokit-", dir=out_dir))
     try:
         for rel, text in files.items():
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             (staging / rel).write_text(text, encoding="utf-8")
-        for rel in files:
-            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / rel, out_dir / rel)
+        for rel, target in targets.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return sorted(out_dir / rel for rel in files)
+    return sorted(targets.values())

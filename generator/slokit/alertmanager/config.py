@@ -171,7 +171,10 @@ def build(
 ) -> dict[str, Any]:
     """The configuration as plain data. ``timings`` lets a demo or test stack use seconds instead."""
     p = plan(services)
-    root: dict[str, Any] = {"receiver": PLACEHOLDER, "group_by": list(GROUP_BY)}
+    # Grouped SLOs alert per group: one notification and one inhibition per group, never across groups. An
+    # alert without such a label counts it as empty, so adding the labels changes nothing for the others.
+    grouping = sorted({label for s in services for slo in s.slos for label in slo.group_by})
+    root: dict[str, Any] = {"receiver": PLACEHOLDER, "group_by": [*GROUP_BY, *grouping]}
     root.update(timings[None].as_dict())
     root["routes"] = _routes(p, timings)
     return {
@@ -183,7 +186,7 @@ def build(
                 "source_matchers": [matcher("severity", "page"), matcher("service", ".+", "=~"),
                                     matcher("slo", ".+", "=~")],
                 "target_matchers": [matcher("severity", "ticket")],
-                "equal": ["service", "slo"],
+                "equal": ["service", "slo", *grouping],
             }
         ],
         "receivers": [_receiver(r) for r in p.receivers],

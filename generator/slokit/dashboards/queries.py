@@ -16,7 +16,7 @@ from fractions import Fraction
 from slokit import series
 from slokit.burnrate import ALERT_WINDOWS
 from slokit.promql import matcher, quote, selector
-from slokit.rules.sli import sli_queries
+from slokit.rules.sli import sli_queries, zero_filled
 from slokit.spec.model import SLO, HttpErrors, HttpLatency, Service
 from slokit.spec.units import Duration, format_number
 
@@ -83,7 +83,7 @@ def window_error_ratio(service: Service, slo: SLO, label_vars: LabelVars, window
     if window in recorded_windows(slo) or window == slo.window:
         return error_ratio(service, slo, label_vars, window)
     bad, total = sli_queries(service, slo, window)
-    return f"(({bad} or vector(0)) / {total})"
+    return f"({zero_filled(bad, total, slo)} / {total})"
 
 
 def sli(service: Service, slo: SLO, label_vars: LabelVars, window: Duration) -> str:
@@ -133,7 +133,8 @@ def overview_objective(filters: Sequence[str]) -> str:
 
 
 def overview_budget_remaining(filters: Sequence[str]) -> str:
-    return f"max by ({_GROUP}) ({series.BUDGET_REMAINING}{selector({}, filters)})"
+    """The budget left per SLO; a grouped SLO shows its worst group's (min), as its SLI column does."""
+    return f"min by ({_GROUP}) ({series.BUDGET_REMAINING}{selector({}, filters)})"
 
 
 def overview_sli(services: Sequence[Service], filters: Sequence[str]) -> str:

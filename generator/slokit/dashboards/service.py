@@ -16,12 +16,12 @@ from typing import Any
 
 import grafanalib.core as G
 
-from slokit import burnrate
+from slokit import burnrate, series
 from slokit.dashboards import grafana, queries
 from slokit.dashboards.overview import overview_url
 from slokit.links import dashboard_title, dashboard_uid, runbook_url
 from slokit.promql import quote
-from slokit.series import OBJECTIVE, SERVICE_LABEL
+from slokit.series import OBJECTIVE, SERVICE_LABEL, SLO_LABEL
 from slokit.spec.model import SLO, CacheMisses, Guardrail, HttpErrors, HttpLatency, RatioQueries, Service
 from slokit.spec.units import format_factor, format_number, format_percent
 
@@ -31,6 +31,8 @@ COLOURS = {OK: "green", TARGET: "yellow", TICKET: "orange", PAGE: "red"}
 _SEVERITY_RANK = {"ticket": TICKET, "page": PAGE}
 
 ROW_HEIGHT = 7
+#: Rows of a grouped SLO's worst-groups table.
+WORST_GROUPS = 10
 ROLLOUT_WIDTH, ROLLOUT_HEIGHT = 8, 8
 
 
@@ -139,6 +141,12 @@ class _Builder:
             var = queries.variable_name(label, taken)
             taken.add(var)
             self.label_vars[label] = var
+        #: Grouping labels of grouped SLOs: a variable each, whose values come from the per-group series.
+        self.group_labels = sorted({g for slo in service.slos for g in slo.group_by} - set(self.label_vars))
+        for label in self.group_labels:
+            var = queries.variable_name(label, taken)
+            taken.add(var)
+            self.label_vars[label] = var
 
     def runbook(self, slo: SLO) -> list[dict[str, Any]]:
         return [grafana.link(f"Runbook: {slo.name}", runbook_url(self.service, slo))]
@@ -149,16 +157,19 @@ class _Builder:
         objective = format_percent(slo.objective)
         self.panels.append(grafana.row(f"{slo.name}: {objective} over {window}", self.layout.row()))
         links = self.runbook(slo)
-        good_now = grafana.target(queries.sli(s, slo, lv, window), "A", "SLI")
+        # A grouped SLO's stats show its worst group; the table below lists the groups, worst first.
+        worst, most, of = ("min", "max", " (worst group)") if slo.group_by else ("", "", "")
+        good_now = grafana.target(f"{worst}({queries.sli(s, slo, lv, window)})" if worst else
+                                  queries.sli(s, slo, lv, window), "A", "SLI")
         self.panels.append(grafana.stat(
-            f"SLI ({window})", [good_now], self.layout.place(5, ROW_HEIGHT), unit="percentunit", decimals=3,
+            f"SLI ({window}){of}", [good_now], self.layout.place(5, ROW_HEIGHT), unit="percentunit", decimals=3,
             steps=severity_steps([Level(float(slo.objective), PAGE, "objective")], higher_is_worse=False),
             description=f"Share of good events over the last {window}; the objective is {objective}. "
                         f"{slo.description}".strip(),
             links=links,
         ))
         if slo.has_budget:
-            self.budget_panels(slo, links)
+            self.budget_panels(slo, links, worst, most, of)
         else:  # objective 100 %: no budget series are recorded (they would divide by zero)
             self.panels.append(grafana.text(
                 "Error budget", f"**No error budget**: the objective is {objective}, so every bad event misses "
@@ -174,22 +185,44 @@ class _Builder:
                         f"windows. Dashed line: the objective {objective}.",
             links=links,
         ))
+        if slo.group_by:
+            self.panels.append(self.worst_groups(slo, links))
 
-    def budget_panels(self, slo: SLO, links: list[dict[str, Any]]) -> None:
-        """Budget remaining and the current burn rate: only for an SLO with an error budget."""
+    def budget_panels(self, slo: SLO, links: list[dict[str, Any]], worst: str, most: str, of: str) -> None:
+        """Budget remaining and the current burn rate: only for an SLO with an error budget (a grouped SLO's
+        worst group: ``worst``/``most`` are min/max then, and ``of`` says so in the titles)."""
         s, lv, window = self.service, self.label_vars, slo.window
+        budget = queries.budget_remaining(s, slo, lv)
         self.panels.append(grafana.gauge(
-            f"Error budget remaining ({window})",
-            [grafana.target(queries.budget_remaining(s, slo, lv), "A", "budget remaining")],
+            f"Error budget remaining ({window}){of}",
+            [grafana.target(f"{worst}({budget})" if worst else budget, "A", "budget remaining")],
             self.layout.place(5, ROW_HEIGHT), unit="percentunit", decimals=1, min_=0, max_=1,
             steps=grafana.thresholds("red", [(0, "orange"), (0.25, "yellow"), (0.5, "green")]),
             description=f"Share of the {window} error budget ({format_percent(slo.error_budget)} of events) "
                         "not yet spent. Red: spent; orange: under 25 %; yellow: under 50 %.",
             links=links,
         ))
-        self.panels.append(self.burn_rate_stat(slo, links))
+        self.panels.append(self.burn_rate_stat(slo, links, most))
 
-    def burn_rate_stat(self, slo: SLO, links: list[dict[str, Any]]) -> G.Stat:
+    def worst_groups(self, slo: SLO, links: list[dict[str, Any]]) -> G.Table:
+        """The groups of a grouped SLO with the lowest SLI over its window, one row each."""
+        sli = queries.sli(self.service, slo, self.label_vars, slo.window)
+        hidden = {"Time": True, SERVICE_LABEL: True, SLO_LABEL: True}
+        return grafana.table(
+            f"Worst groups by {', '.join(slo.group_by)} (SLI over {slo.window})",
+            [grafana.target(f"bottomk({WORST_GROUPS}, {sli})", "A", instant=True, table=True)],
+            self.layout.place(24, ROW_HEIGHT),
+            transformations=[{"id": "organize", "options": {"excludeByName": hidden,
+                                                            "renameByName": {"Value": "SLI"}}}],
+            overrides=[{"matcher": {"id": "byName", "options": "SLI"},
+                        "properties": [{"id": "unit", "value": "percentunit"}, {"id": "decimals", "value": 3}]}],
+            sort_by="SLI",
+            description=f"The {WORST_GROUPS} groups with the lowest share of good events over {slo.window}; "
+                        f"each group has its own budget and alerts (objective {format_percent(slo.objective)}).",
+        )
+
+    def burn_rate_stat(self, slo: SLO, links: list[dict[str, Any]], most: str = "") -> G.Stat:
+
         active, _ = burnrate.plan(slo)
         levels = [
             Level(float(t.factor), _SEVERITY_RANK[t.tier.severity],
@@ -202,9 +235,10 @@ class _Builder:
         else:
             levels = [Level(1.0, TARGET, "1x spends exactly the budget")]
             what = "Burn-rate alerts are off for this SLO; above 1x the budget runs out before the window ends."
+        burn = queries.burn_rate(self.service, slo, self.label_vars)
         return grafana.stat(
-            f"Burn rate ({queries.BURN_WINDOW})",
-            [grafana.target(queries.burn_rate(self.service, slo, self.label_vars), "A", "burn rate")],
+            f"Burn rate ({queries.BURN_WINDOW})" + (" (worst group)" if most else ""),
+            [grafana.target(f"{most}({burn})" if most else burn, "A", "burn rate")],
             self.layout.place(5, ROW_HEIGHT), unit="suffix:x", decimals=2,
             steps=severity_steps(levels, higher_is_worse=True),
             description=f"How fast the error budget burns now: the {queries.BURN_WINDOW} error ratio divided by "
@@ -280,10 +314,14 @@ def _ref(i: int) -> str:
     return chr(ord("A") + i)
 
 
-def label_variables(service: Service, label_vars: dict[str, str]) -> list[G.Template]:
-    """A variable per spec label, with the values the recorded series carry for this service."""
+def label_variables(service: Service, label_vars: dict[str, str], group_labels: Sequence[str] = ()
+                    ) -> list[G.Template]:
+    """A variable per spec label and grouping label, with the values the recorded series carry for this service
+    (grouping labels are only on the per-group series, not on the metadata)."""
     sel = f"{OBJECTIVE}{{{SERVICE_LABEL}={quote(service.name)}}}"
-    return [grafana.label_variable(var, label, f"label_values({sel}, {label})") for label, var in label_vars.items()]
+    groups = f"{series.error_ratio(queries.SHORT_WINDOW)}{{{SERVICE_LABEL}={quote(service.name)}}}"
+    return [grafana.label_variable(var, label, f"label_values({groups if label in group_labels else sel}, {label})")
+            for label, var in label_vars.items()]
 
 
 def build(service: Service) -> dict[str, Any]:
@@ -300,7 +338,7 @@ def build(service: Service) -> dict[str, Any]:
                     f"{PurePosixPath(service.source).name}; edits here are overwritten by the next push.",
         tags=["slokit", "slo", f"service:{service.name}", f"team:{service.owner}"],
         panels=b.panels,
-        variables=[grafana.datasource_variable(), *label_variables(service, b.label_vars)],
+        variables=[grafana.datasource_variable(), *label_variables(service, b.label_vars, b.group_labels)],
         links=[
             grafana.dashboard_link_to("SLO overview", overview_url(service.grafana_url)),
             grafana.dashboard_list_link("SLO dashboards", ["slokit"]),

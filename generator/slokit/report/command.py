@@ -116,7 +116,7 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
         _fail(EXIT_PROMETHEUS, str(err))
     rendered = {f"report.{fmt}": RENDERERS[fmt](result) for fmt in formats}
     if out_dir:
-        for path in write_files(Path(out_dir), rendered):
+        for path in write_files(Path(out_dir), rendered, overwrite=True):
             progress(f"wrote {path}")
     else:
         click.echo(next(iter(rendered.values())), nl=False)

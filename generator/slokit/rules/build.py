@@ -31,7 +31,7 @@ from typing import Any, Literal
 from slokit import catalog, links, promql, series
 from slokit.burnrate import ALERT_WINDOWS
 from slokit.catalog import AlertDef
-from slokit.rules.sli import sli_queries
+from slokit.rules.sli import sli_queries, zero_filled
 from slokit.spec.model import SLO, Guardrail, HttpErrors, HttpLatency, Service
 from slokit.spec.units import Duration, format_factor, format_number, format_percent
 
@@ -90,7 +90,7 @@ def _window_ratio(service: Service, slo: SLO, window: Duration) -> str:
 
 def raw_ratio(service: Service, slo: SLO, window: Duration) -> str:
     bad, total = sli_queries(service, slo, window)
-    return f"({bad} or vector(0))\n/\n{total}\n>= 0"
+    return f"{zero_filled(bad, total, slo)}\n/\n{total}\n>= 0"
 
 
 def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]:
@@ -101,8 +101,10 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
     total_5m = recorded(_total_name(BASE_WINDOW), service, slo)
     fast = [
         _record(_total_name(BASE_WINDOW), total, labels),
-        # Zero while bad series do not exist yet (no 5xx ever), but only where there is traffic at all.
-        _record(_bad_name(BASE_WINDOW), f"({bad} or vector(0))\nand on ()\n{total_5m}", labels),
+        # Zero while bad series do not exist yet (no 5xx ever), but only where there is traffic at all (in a
+        # grouped SLO the zero comes from each group's total, so it exists exactly where that group has traffic).
+        _record(_bad_name(BASE_WINDOW), zero_filled(bad, total_5m, slo) if slo.group_by else
+                f"{zero_filled(bad, total_5m, slo)}\nand on ()\n{total_5m}", labels),
     ]
     fast += [_record(_ratio_name(w), _window_ratio(service, slo, w), labels) for w in ratio_windows(slo)]
     if slo.window > BURN_RATE_WINDOW and slo.has_budget:
@@ -146,6 +148,13 @@ def literal(text: str) -> str:
     return _TEMPLATE_DELIMS.sub(lambda m: '{{ "' + m.group(0) + '" }}', text)
 
 
+def group_text(slo: SLO) -> str:
+    """`` (market={{ $labels.market }})``: which group an alert of a grouped SLO is about, for its summary."""
+    if not slo.group_by:
+        return ""
+    return " (" + ", ".join(f"{g}={{{{ $labels.{g} }}}}" for g in slo.group_by) + ")"
+
+
 def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | None, description: str) -> Rule:
     """One alerting rule: the SLO's labels, severity and team, then exactly the catalogue's labels of ``a``."""
     labels = slo_labels(service, slo)
@@ -157,7 +166,7 @@ def _alert(service: Service, slo: SLO, a: AlertDef, expr: str, for_: Duration | 
         rule["for"] = str(for_)
     rule["labels"] = labels
     rule["annotations"] = {
-        "summary": literal(f"{service.name} {slo.name}: {a.title}"),
+        "summary": literal(f"{service.name} {slo.name}") + group_text(slo) + literal(f": {a.title}"),
         "description": description,
         "runbook_url": links.runbook_url(service, slo, a.anchor),
     }
@@ -208,7 +217,8 @@ def quantile_query(service: Service, slo: SLO, q: Fraction, window: Duration) ->
     if sli.method is not None:
         scope.append(promql.matcher(m.method_label, sli.method))
     sel = promql.selector(service.selector, scope)
-    return f"histogram_quantile({format_number(q)}, sum by (le) (rate({m.duration_bucket}{sel}[{_text(window)}])))"
+    by = ", ".join(("le", *slo.group_by))
+    return f"histogram_quantile({format_number(q)}, sum by ({by}) (rate({m.duration_bucket}{sel}[{_text(window)}])))"
 
 
 @dataclass(frozen=True)

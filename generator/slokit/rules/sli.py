@@ -9,6 +9,8 @@ whatever labels the underlying series (or the user's query) carry.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slokit import promql
 from slokit.semconv import CACHE_MISS
 from slokit.spec.model import (
@@ -33,8 +35,13 @@ def _route_method(service: Service, route: str | None, method: str | None) -> li
     return out
 
 
-def _rate(metric: str, service: Service, extra: list[str], window: Duration) -> str:
-    return f"sum(rate({metric}{promql.selector(service.selector, extra)}[{window}]))"
+def summed(by: tuple[str, ...]) -> str:
+    """``sum``, or ``sum by (a, b)`` for a grouped SLO: one sample per group, with only the group's labels."""
+    return f"sum by ({', '.join(by)}) " if by else "sum"
+
+
+def _rate(metric: str, service: Service, extra: list[str], window: Duration | str, by: tuple[str, ...]) -> str:
+    return f"{summed(by)}(rate({metric}{promql.selector(service.selector, extra)}[{window}]))"
 
 
 def _is_plain_sum(query: str) -> bool:
@@ -66,52 +73,83 @@ def _is_plain_sum(query: str) -> bool:
     return False
 
 
-def user_query(query: str, window: Duration) -> str:
-    """A ``ratio`` SLI query with its ``{{window}}`` filled in, summed to one label-free sample."""
+def user_query(query: str, window: Duration | str, by: tuple[str, ...] = ()) -> str:
+    """A ``ratio`` SLI query with its ``{{window}}`` filled in, summed to one sample (per group, with ``by``)."""
     text = query.replace(WINDOW_PLACEHOLDER, str(window)).strip()
+    if by:
+        return f"{summed(by)}({text})"
     return text if _is_plain_sum(text) else f"sum({text})"
 
 
-def good_minus(total: str, good: str) -> str:
-    """Bad events as total minus good; a good query without series (a total outage) counts as zero good."""
-    return f"{total} - ({good} or vector(0))"
+def good_minus(total: str, good: str, grouped: bool = False) -> str:
+    """Bad events as total minus good; a good query without series (a total outage) counts as zero good.
+
+    In a grouped SLO the zero must carry each group's labels, so it is the total times 0 (``vector(0)`` has
+    no labels and would match no group)."""
+    return f"{total} - ({good} or {total} * 0)" if grouped else f"{total} - ({good} or vector(0))"
+
+
+@dataclass(frozen=True)
+class EventQueries:
+    """An SLI's queries as it counts them: bad or good events (one of the two), and all events."""
+
+    total: str
+    bad: str | None = None
+    good: str | None = None
+
+
+def event_queries(service: Service, slo: SLO, window: Duration | str) -> EventQueries:
+    """The PromQL of the events the SLI counts, over ``window`` (a duration, or ``{{window}}`` for export).
+
+    Latency SLIs count good events (requests within the threshold bucket); the others count bad ones.
+    """
+    sli = slo.sli
+    m = service.metrics
+    by = slo.group_by
+    if isinstance(sli, HttpErrors):
+        scope = _route_method(service, sli.route, sli.method)
+        status = promql.matcher(m.status_label, sli.status, "=~")
+        return EventQueries(bad=_rate(m.duration_count, service, [*scope, status], window, by),
+                            total=_rate(m.duration_count, service, scope, window, by))
+    if isinstance(sli, HttpLatency):
+        scope = _route_method(service, sli.route, sli.method)
+        le = promql.matcher("le", promql.le_regex(sli.threshold.seconds), "=~")
+        return EventQueries(good=_rate(m.duration_bucket, service, [*scope, le], window, by),
+                            total=_rate(m.duration_count, service, scope, window, by))
+    if isinstance(sli, CacheMisses):
+        cache = promql.matcher(m.cache_label, sli.cache)
+        miss = promql.matcher(m.outcome_label, CACHE_MISS)
+        return EventQueries(bad=_rate(m.cache_lookups_total, service, [cache, miss], window, by),
+                            total=_rate(m.cache_lookups_total, service, [cache], window, by))
+    if isinstance(sli, RatioQueries):
+        return EventQueries(
+            total=user_query(sli.total, window, by),
+            bad=None if sli.bad is None else user_query(sli.bad, window, by),
+            good=None if sli.good is None else user_query(sli.good, window, by),
+        )
+    raise TypeError(f"unknown SLI kind {sli!r}")
+
+
+def zero_filled(bad: str, total: str, slo: SLO) -> str:
+    """``bad`` with a zero where it has no sample (no bad event was ever counted): per group of ``total`` in a
+    grouped SLO, since ``vector(0)`` carries no group labels and would match none."""
+    if slo.group_by:
+        return f"({bad} or on ({', '.join(slo.group_by)}) {total} * 0)"
+    return f"({bad} or vector(0))"
 
 
 def sli_queries(service: Service, slo: SLO, window: Duration) -> tuple[str, str]:
     """``(bad, total)``: PromQL giving the per-second rate of bad events and of all events over ``window``.
 
-    Each query returns at most one sample without labels. ``bad`` returns nothing when its series do
+    Each query returns at most one sample without labels (one per group, with only the group's labels, in
+    a grouped SLO). ``bad`` returns nothing when its series do
     not exist yet (no 5xx was ever counted); callers that need a zero there add ``or vector(0)``.
     """
-    sli = slo.sli
-    m = service.metrics
-    if isinstance(sli, HttpErrors):
-        scope = _route_method(service, sli.route, sli.method)
-        status = promql.matcher(m.status_label, sli.status, "=~")
-        return (
-            _rate(m.duration_count, service, [*scope, status], window),
-            _rate(m.duration_count, service, scope, window),
-        )
-    if isinstance(sli, HttpLatency):
-        scope = _route_method(service, sli.route, sli.method)
-        le = promql.matcher("le", promql.le_regex(sli.threshold.seconds), "=~")
-        total = _rate(m.duration_count, service, scope, window)
-        good = _rate(m.duration_bucket, service, [*scope, le], window)
-        return good_minus(total, good), total
-    if isinstance(sli, CacheMisses):
-        cache = promql.matcher(m.cache_label, sli.cache)
-        miss = promql.matcher(m.outcome_label, CACHE_MISS)
-        return (
-            _rate(m.cache_lookups_total, service, [cache, miss], window),
-            _rate(m.cache_lookups_total, service, [cache], window),
-        )
-    if isinstance(sli, RatioQueries):
-        total = user_query(sli.total, window)
-        if sli.bad is not None:
-            return user_query(sli.bad, window), total
-        assert sli.good is not None, "the loader guarantees bad or good"
-        return good_minus(total, user_query(sli.good, window)), total
-    raise TypeError(f"unknown SLI kind {sli!r}")
+    q = event_queries(service, slo, window)
+    if q.bad is not None:
+        return q.bad, q.total
+    assert q.good is not None, "an SLI counts bad or good events"
+    return good_minus(q.total, q.good, bool(slo.group_by)), q.total
 
 
 def sli_ratio(bad: str, total: str) -> str:

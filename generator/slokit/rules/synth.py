@@ -267,3 +267,33 @@ def synthesize(service: Service, slo: SLO, slow_above: float | None = None) -> S
     if isinstance(sli, CacheMisses):
         return cache(service, slo)
     return ratio(slo)
+
+
+def with_labels(syn: Synthesis, labels: Mapping[str, str]) -> Synthesis:
+    """The same events on series that also carry ``labels`` (a group of a grouped SLO)."""
+    return Synthesis(
+        series={kind: tuple({**lab, **labels} for lab in series) for kind, series in syn.series.items()},
+        total=tuple({**lab, **labels} for lab in syn.total),
+        part=tuple({**lab, **labels} for lab in syn.part),
+        part_is_good=syn.part_is_good,
+        histogram=syn.histogram,
+        bucket_series={kind: {**lab, **labels} for kind, lab in syn.bucket_series.items()},
+    )
+
+
+def groupable(service: Service, slo: SLO) -> bool:
+    """Whether series may carry any value of the grouping labels: no selector, SLI field or query matcher
+    of the SLI pins one of them (then a made-up group value would match nothing)."""
+    sli = slo.sli
+    pinned: set[str] = set(service.selector)
+    m = service.metrics
+    if isinstance(sli, HttpErrors | HttpLatency):
+        pinned |= {label for label, value in ((m.route_label, sli.route), (m.method_label, sli.method)) if value}
+        pinned.add(m.status_label)
+    elif isinstance(sli, CacheMisses):
+        pinned |= {m.cache_label, m.outcome_label}
+    else:
+        for query in (sli.bad, sli.good, sli.total):
+            matchers = parse_rate_query(query) if query is not None else []
+            pinned |= {name for name, _, _ in matchers or []}
+    return not pinned & set(slo.group_by)

@@ -13,7 +13,8 @@ rounding. Per SLO the file proves that
 * 0.5x burn for 3 days fires no tier whose factor is above 0.5 (all of them for 28d and 30d windows);
 * each guardrail fires after its ``for`` and not before;
 * the SLO-window ratio is the ratio of summed events under uneven traffic, and silence gives no NaN;
-* the minimum-traffic guard and the absent alert work, when the SLO has them.
+* the minimum-traffic guard and the absent alert work, when the SLO has them;
+* in a grouped SLO, one group's outage pages that group only while a healthy group stays quiet.
 
 Tests read ``ALERTS`` through ``count()`` and select an alert by the catalogue's labels for it, so they do not
 depend on the SLO's other labels, and two alerts of one name (tiers, guardrail twins) are checked apart.
@@ -31,7 +32,7 @@ from slokit import catalog, promql, series
 from slokit.burnrate import ActiveTier, plan
 from slokit.catalog import AlertDef
 from slokit.rules.build import BASE_WINDOW, group_names, slo_labels
-from slokit.rules.synth import BAD, GOOD, SLOW, Synthesis, synthesize
+from slokit.rules.synth import BAD, GOOD, SLOW, Synthesis, groupable, synthesize, with_labels
 from slokit.spec.model import SLO, Guardrail, Service
 from slokit.spec.units import Duration, format_number, format_percent
 
@@ -369,8 +370,9 @@ class SLOTests:
 
     # timing scenarios (evaluated every minute) ----------------------------------------------------------
 
-    def outage(self) -> Test | None:
-        """Healthy traffic fills the tier's long window (at most an hour of it), then every event fails."""
+    def _outage_plan(self) -> tuple[ActiveTier, int, int, int] | None:
+        """The fastest page tier (else the fastest tier), the healthy minutes before a total outage, and the
+        first minute it surely fires and possibly fires."""
         pages = [t for t in self.active if t.tier.severity == "page"] or self.active
         if not pages:
             return None
@@ -381,6 +383,14 @@ class SLOTests:
         maybe = self._first(r, lambda k: self.tier_fires(r, k, t), healthy, -1)
         if first is None or maybe is None:
             return None
+        return t, healthy, first, maybe
+
+    def outage(self) -> Test | None:
+        """Healthy traffic fills the tier's long window (at most an hour of it), then every event fails."""
+        planned = self._outage_plan()
+        if planned is None:
+            return None
+        t, healthy, first, maybe = planned
         r = self.replay([Phase(healthy, self.traffic), Phase(first - healthy + 3, self.traffic, 1.0)])
         expr = self._tier_expr(t)
         before = "healthy traffic" if healthy > minutes(t.tier.long) else f"{healthy} minutes of healthy traffic"
@@ -389,6 +399,38 @@ class SLOTests:
                 "not a minute before")
         checks = [_firing(expr, healthy - 1, False), _firing(expr, maybe - 1, False), _firing(expr, first + 1, True)]
         return self._test(name, r, checks)
+
+    def grouped_outage(self) -> Test | None:
+        """A grouped SLO: one group fails totally while another stays healthy; only the failing group pages.
+
+        The groups' series differ only in the grouping labels (``a`` and ``b``), so the failing group's replay
+        predicts its alert exactly as for an ungrouped SLO, and the healthy group proves the split.
+        """
+        planned = self._outage_plan()
+        if not self.slo.group_by or planned is None or self.syn is None or not groupable(self.service, self.slo):
+            return None
+        t, healthy, first, maybe = planned
+        failing, quiet = ({g: value for g in self.slo.group_by} for value in ("a", "b"))
+        length = first - healthy + 3
+        r_fail = Replay([Phase(healthy, self.traffic), Phase(length, self.traffic, 1.0)],
+                        with_labels(self.syn, failing), self.with_buckets)
+        r_ok = Replay([Phase(healthy, self.traffic), Phase(length, self.traffic)], with_labels(self.syn, quiet),
+                      self.with_buckets)
+        (a,) = [a for a in self.alerts if a.tier == t]
+        expr = {name: _alerts(self.service, self.slo, a.name, {series.SEVERITY_LABEL: a.severity, **a.labels, **g})
+                for name, g in (("fail", failing), ("ok", quiet))}
+        checks = [_firing(expr["fail"], maybe - 1, False), _firing(expr["fail"], first + 1, True),
+                  _firing(expr["ok"], first + 1, False),
+                  _value(f"count({series.error_ratio(BASE_WINDOW)}{self.sel})", first + 1, 2.0)]
+        groups = ", ".join(self.slo.group_by)
+        name = (f"grouped by {groups}: a total outage of group a fires the {t.tier.severity} tier "
+                f"{t.tier.long}/{t.tier.short} for group a only; group b, healthy, stays quiet")
+        return {
+            "name": f"{self.slo.name}: {name}",
+            "interval": "1m",
+            "input_series": input_series(r_fail) + input_series(r_ok),
+            "promql_expr_test": checks,
+        }
 
     def guardrail(self, a: AlertDef) -> Test | None:
         g = a.guardrail
@@ -472,7 +514,7 @@ class SLOTests:
     def timing(self) -> list[Test]:
         tests: list[Test | None] = [self.metadata(), self.absent()]
         if self.syn is not None:
-            tests += [self.uneven(), self.outage()]
+            tests += [self.uneven(), self.outage(), self.grouped_outage()]
             tests += [self.guardrail(a) for a in self.alerts if a.kind == "guardrail"]
         return [t for t in tests if t is not None]
 

@@ -19,7 +19,7 @@ from slokit import burnrate, links, promql
 from slokit.catalog import AlertDef, alerts_for, excludes_rollback
 from slokit.pipeline import Artifacts, Options
 from slokit.rules import build as rules
-from slokit.rules.sli import sli_queries, sli_ratio
+from slokit.rules.sli import sli_queries, sli_ratio, zero_filled
 from slokit.runbooks import mdtext, queries
 from slokit.series import ROLLBACK_LABEL, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Receiver, Service
@@ -310,7 +310,8 @@ def _slo_context(service: Service, slo: SLO) -> dict[str, object]:
         "sample": queries.RANGE,
         "bad_query": bad,
         "total_query": total,
-        "ratio_query": sli_ratio(bad, total),
+        "ratio_query": (f"{zero_filled(bad, total, slo)}\n/\n  {total}" if slo.group_by
+                        else sli_ratio(bad, total)),
         "budget_queries": queries.budget_queries(service, slo),
         "alerts": views,
         "pages": [v for v in views if v.alert.severity == "page"],

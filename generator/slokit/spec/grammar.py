@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from slokit import semconv, series
+from slokit.promql import is_label_name
 from slokit.spec.schema import (
     Bool,
     Choice,
@@ -61,6 +62,14 @@ def _service_name_problem(text: str) -> str | None:
     if text in RESERVED_SERVICE_NAMES:
         return f"{text!r} is reserved: slokit writes dashboards/slo-overview.json for all services together"
     return _name_length_problem(text)
+
+
+def _group_label_problem(text: str) -> str | None:
+    if not is_label_name(text):
+        return "is not a valid Prometheus label name (letters, digits and _, not starting with a digit or __)"
+    if text in series.RESERVED_LABELS:
+        return f"label {text!r} is set by slokit and cannot group an SLO"
+    return None
 
 
 def _method_problem(text: str) -> str | None:
@@ -207,6 +216,9 @@ SLO = Obj(
                             default=0),
         "absent_for": Field(DurationNode("alert when the SLI's series are missing this long", positive=True)),
         "runbook": Field(RUNBOOK),
+        "group_by": Field(ListOf(Str("label of the SLI's series", validate=_group_label_problem),
+                                 "evaluate and alert per value of these labels (one SLO per group)",
+                                 min_items=1)),
     },
 )
 

@@ -301,6 +301,8 @@ class _Builder:
         for i, slo_values in enumerate(v["slos"]):
             raw_slo: PosDict = raw_slos[i]
             slo = self.slo(slo_values, raw_slo, f"slos[{i}]", buckets)
+            if slo.group_by:
+                self.group_by(slo, raw_slo, f"slos[{i}].group_by", v)
             if slo.name in names:
                 self.error(raw_slo.value_pos["name"], f"slos[{i}].name",
                            f"SLO name {slo.name!r} is already used by slos[{names[slo.name]}]")
@@ -362,6 +364,7 @@ class _Builder:
             min_events=v["min_events"],
             absent_for=v.get("absent_for"),
             runbook=RunbookText(**runbook),
+            group_by=tuple(v.get("group_by", ())),
             loc=self.at(raw.pos),
         )
         active, dropped_tiers = burnrate.plan(slo)
@@ -376,6 +379,54 @@ class _Builder:
         if slo.burn_rate and not active:
             self.error(raw.pos, path, "no burn-rate tier can fire for this objective and window", "warning")
         return slo
+
+    def group_by(self, slo: SLO, raw: PosDict, path: str, service: dict[str, Any]) -> None:
+        """Grouping labels must reach the recorded series: checked where the spec can tell, warned where not.
+
+        Built-in SLIs read the middleware's series, whose own labels are known; labels of the selector are on
+        them by construction; any other label can only come from the scrape (target labels, relabelling), which
+        the spec cannot see. A ratio SLI's queries must not aggregate the label away.
+        """
+        items: PosList = raw["group_by"]
+        metrics = semconv.PRESETS[service["metrics_preset"]]
+        static = {**service.get("labels", {}), **slo.labels}
+        selector = set(service.get("selector", {}))
+        sli = slo.sli
+        own: dict[str, str | None] = {}
+        if isinstance(sli, HttpErrors | HttpLatency):
+            own = {metrics.route_label: sli.route, metrics.method_label: sli.method, metrics.status_label: None}
+        elif isinstance(sli, CacheMisses):
+            own = {metrics.cache_label: sli.cache, metrics.outcome_label: None}
+        seen: set[str] = set()
+        for j, label in enumerate(slo.group_by):
+            pos, here = items.item_pos[j], join(path, j)
+            if label in seen:
+                self.error(pos, here, f"{label!r} is listed twice")
+            seen.add(label)
+            if label in static:
+                self.error(pos, here, f"{label!r} is also a spec label with a fixed value: the rules would write "
+                                      "that value over every group's")
+            elif isinstance(sli, RatioQueries):
+                for part in ("bad", "good", "total"):
+                    query = getattr(sli, part)
+                    if query is not None and _aggregates_away(query, label):
+                        self.error(pos, here, f"the {part} query aggregates {label!r} away, so no group would have "
+                                              f"it: write sum by ({label}) (...) or leave out the outer aggregation")
+            elif label == metrics.status_label and isinstance(sli, HttpErrors):
+                self.error(pos, here, f"{label!r} tells bad from all requests: grouped by it every group is 0 % or "
+                                      "100 % bad")
+            elif label == metrics.outcome_label and isinstance(sli, CacheMisses):
+                self.error(pos, here, f"{label!r} tells misses from all lookups: grouped by it every group is 0 % "
+                                      "or 100 % misses")
+            elif own.get(label) is not None or label in service.get("selector", {}):
+                where = "selector" if label in selector else "filter"
+                self.error(pos, here, f"{label!r} has one value in this SLI (its {where}): grouping by it gives a "
+                                      "single group", "warning")
+            elif label not in own and label not in selector:
+                self.error(pos, here, f"{label!r} is not a label the middleware writes ({', '.join(sorted(own))}) "
+                                      "nor one of the selector's: it must come from the scrape (a target label or "
+                                      "relabelling); series without it form one group with an empty value",
+                           "warning")
 
     def sli(self, v: dict[str, Any], raw: PosDict, path: str, buckets: _Buckets) -> SLI:
         (kind, values), = _present(v).items()
@@ -481,6 +532,23 @@ class _Builder:
                            f"no receiver for {severity} alerts: they go to the team's placeholder receiver, "
                            "which notifies nobody", "warning")
         return Routing(page=receivers["page"], ticket=receivers["ticket"])
+
+
+_AGGREGATION = re.compile(r"\b(sum|min|max|avg|group|stddev|stdvar|count|count_values|quantile)\s*"
+                         r"(?:(by|without)\s*\(([^()]*)\))?\s*\(")
+
+
+def _aggregates_away(query: str, label: str) -> bool:
+    """Whether an aggregation in ``query`` drops ``label``: no ``by`` that keeps it, or a ``without`` naming it.
+
+    A clause written after the parentheses (``sum(...) by (x)``) is not recognised, which errs on the side of
+    an error message the author can answer by writing the clause first.
+    """
+    for m in _AGGREGATION.finditer(query):
+        names = {n.strip() for n in (m.group(3) or "").split(",")}
+        if (m.group(2) != "without" and label not in names) or (m.group(2) == "without" and label in names):
+            return True
+    return False
 
 
 def _normal(query: str) -> str:

@@ -150,6 +150,8 @@ class SLO:
     #: When set, an alert fires when the SLI's series are absent for this long.
     absent_for: Duration | None = None
     runbook: RunbookText = RunbookText()
+    #: Labels of the SLI's series that split the SLO into one SLO per value set, each alerting on its own.
+    group_by: tuple[str, ...] = ()
     loc: Location = field(default=NOWHERE, compare=False)
 
     @property

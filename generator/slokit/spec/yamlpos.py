@@ -245,30 +245,48 @@ _Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 def load(text: str, name: str = "<string>") -> Document:
     """Parse one YAML document; syntax errors come back as problems, never as exceptions."""
+    docs = _parse(text, name, single=True)
+    return docs[0] if docs else Document(None)
+
+
+def load_all(text: str, name: str = "<string>") -> list[Document]:
+    """Parse every document of a ``---``-separated stream (files of other tools hold several).
+
+    A syntax error anywhere gives a single document holding that problem, as :func:`load` does."""
+    return _parse(text, name, single=False)
+
+
+def _parse(text: str, name: str, *, single: bool) -> list[Document]:
     try:
         loader = _Loader(text)  # the reader rejects control characters already here
     except yaml.reader.ReaderError as exc:
-        return Document(None, [_reader_problem(text, exc)])
+        return [Document(None, [_reader_problem(text, exc)])]
     loader.name = name
+    docs: list[Document] = []
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        while single or loader.check_node():
+            loader.problems = []
+            node = loader.get_single_node() if single else loader.get_node()
+            data = loader.construct_document(node) if node is not None else None
+            docs.append(Document(data, loader.problems))
+            if single:
+                break
     except _Refused as exc:
-        return Document(None, [exc.problem])
+        return [Document(None, [exc.problem])]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark) if mark is not None else (1, 1)
         parts = [p for p in (exc.context, exc.problem) if p]
-        return Document(None, [YamlProblem(pos, "invalid YAML: " + ", ".join(parts))])
+        return [Document(None, [YamlProblem(pos, "invalid YAML: " + ", ".join(parts))])]
     except yaml.reader.ReaderError as exc:
-        return Document(None, [_reader_problem(text, exc)])
+        return [Document(None, [_reader_problem(text, exc)])]
     except yaml.YAMLError as exc:
-        return Document(None, [YamlProblem((1, 1), f"invalid YAML: {exc}")])
+        return [Document(None, [YamlProblem((1, 1), f"invalid YAML: {exc}")])]
     except RecursionError:
-        return Document(None, [YamlProblem((1, 1), "invalid YAML: nested too deeply")])
+        return [Document(None, [YamlProblem((1, 1), "invalid YAML: nested too deeply")])]
     finally:
         loader.dispose()
-    return Document(data, loader.problems)
+    return docs
 
 
 def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> YamlProblem:

@@ -1,0 +1,1 @@
+"""Exporters: slokit specs written in other tools' formats (OpenSLO)."""
