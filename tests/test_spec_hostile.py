@@ -21,7 +21,8 @@ from slokit.cli import main
 from slokit.spec import load_services
 from test_cli import GOOD
 
-SPEC = GOOD + "    alerts:\n      - {error_ratio_above: 1%, for: 5m, severity: ticket}\n"
+SLI_LINE = '    sli: {http_errors: {status: "5.."}}\n'
+SPEC = GOOD.replace(SLI_LINE, SLI_LINE + "    alerts:\n      - {error_ratio_above: 1%, for: 5m, severity: ticket}\n")
 
 
 def billion_laughs(levels: int = 9, width: int = 9) -> str:

@@ -18,6 +18,7 @@ from slokit.spec.units import Duration
 
 BASE = """service: pay
 owner: team-a
+grafana: {url: "https://grafana.example.com"}
 routing:
   page: {slack: {channel: "#a", api_url_file: /f}}
   ticket: {slack: {channel: "#a", api_url_file: /f}}
@@ -31,25 +32,25 @@ rollout:
 """
 CASES: dict[str, tuple[str, list[str]]] = {
     "decreasing": ("    - {percent: 10, duration: 1h}\n    - {percent: 5, duration: 1h}\n    - {percent: 100}\n",
-                   ["spec.yaml:14:17: rollout.stages[1].percent: 5 is not above the previous stage's 10: each stage must send more traffic to the new version than the one before"]),
+                   ["spec.yaml:15:17: rollout.stages[1].percent: 5 is not above the previous stage's 10: each stage must send more traffic to the new version than the one before"]),
     "repeated": ("    - {percent: 10, duration: 1h}\n    - {percent: 10, duration: 1h}\n    - {percent: 100}\n",
-                 ["spec.yaml:14:17: rollout.stages[1].percent: 10 is not above the previous stage's 10: each stage must send more traffic to the new version than the one before"]),
+                 ["spec.yaml:15:17: rollout.stages[1].percent: 10 is not above the previous stage's 10: each stage must send more traffic to the new version than the one before"]),
     "last_not_100": ("    - {percent: 10, duration: 1h}\n    - {percent: 50}\n",
-                     ["spec.yaml:14:17: rollout.stages[1].percent: the last stage must be 100 (the whole traffic), got 50"]),
+                     ["spec.yaml:15:17: rollout.stages[1].percent: the last stage must be 100 (the whole traffic), got 50"]),
     "missing_duration": ("    - {percent: 10}\n    - {percent: 100}\n",
-                         ["spec.yaml:13:7: rollout.stages[0].duration: is required on every stage but the last: how long must the stage run before promotion?"]),
+                         ["spec.yaml:14:7: rollout.stages[0].duration: is required on every stage but the last: how long must the stage run before promotion?"]),
     "percent_over": ("    - {percent: 150, duration: 1h}\n",
-                     ["spec.yaml:13:17: rollout.stages[0].percent: must be at most 100, got 150"]),
+                     ["spec.yaml:14:17: rollout.stages[0].percent: must be at most 100, got 150"]),
     "percent_text": ("    - {percent: 5%, duration: 1h}\n    - {percent: 100}\n",
-                     ["spec.yaml:13:17: rollout.stages[0].percent: must be a whole number, got a string"]),
+                     ["spec.yaml:14:17: rollout.stages[0].percent: must be a whole number, got a string"]),
     "duration_bad": ("    - {percent: 5, duration: 2 days}\n    - {percent: 100}\n",
-                     ["spec.yaml:13:30: rollout.stages[0].duration: not a duration: '2 days' (write it like 30s, 5m, 1h, 28d or 1h30m)"]),
+                     ["spec.yaml:14:30: rollout.stages[0].duration: not a duration: '2 days' (write it like 30s, 5m, 1h, 28d or 1h30m)"]),
     "duration_zero": ("    - {percent: 5, duration: 0s}\n    - {percent: 100}\n",
-                      ["spec.yaml:13:30: rollout.stages[0].duration: must be a positive duration, got 0"]),
+                      ["spec.yaml:14:30: rollout.stages[0].duration: must be a positive duration, got 0"]),
     "burn_negative": ("    - {percent: 5, duration: 1h, max_burn_rate: -1}\n    - {percent: 100}\n",
-                      ["spec.yaml:13:49: rollout.stages[0].max_burn_rate: must be a number above 0, got -1"]),
+                      ["spec.yaml:14:49: rollout.stages[0].max_burn_rate: must be a number above 0, got -1"]),
     "unknown_key": ("    - {percent: 5, duraton: 1h}\n    - {percent: 100}\n",
-                    ["spec.yaml:13:20: rollout.stages[0].duraton: unknown key 'duraton'; did you mean 'duration'?"]),
+                    ["spec.yaml:14:20: rollout.stages[0].duraton: unknown key 'duraton'; did you mean 'duration'?"]),
 }
 
 
@@ -72,7 +73,7 @@ def test_empty_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("spec.yaml").write_text(BASE.replace("  stages:\n", "  stages: []\n"), encoding="utf-8")
     assert [str(d) for d in load_services(["spec.yaml"]).diagnostics] == [
-        "spec.yaml:12:11: rollout.stages: must have at least 1 item(s)"]
+        "spec.yaml:13:11: rollout.stages: must have at least 1 item(s)"]
 
 
 def test_model_holds_the_stages(tmp_path: Path) -> None:
@@ -87,7 +88,7 @@ def test_model_holds_the_stages(tmp_path: Path) -> None:
     assert (first.percent, first.duration, first.min_events, first.max_burn_rate, first.description) == (
         0, Duration.parse("1h"), 10, Fraction(3, 2), "staff")
     assert (last.percent, last.duration, last.min_events, last.max_burn_rate) == (100, Duration.parse("1d"), 0, 1)
-    assert (first.loc.line, first.loc.col) == (13, 7)
+    assert (first.loc.line, first.loc.col) == (14, 7)
 
 
 def test_without_rollout_there_is_no_rollout(tmp_path: Path) -> None:
