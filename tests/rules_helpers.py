@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -53,6 +55,31 @@ def promtool_test(tmp_path: Path, service: Service, tests: list[dict[str, Any]],
                                    sort_keys=False), encoding="utf-8")
     proc = run_promtool("test", "rules", str(test))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def vmalert_tool() -> str | None:
+    """VictoriaMetrics' ``vmalert-tool``: ``SLOKIT_VMALERT_TOOL``, else ``.tools/vm/bin/vmalert-tool``, else PATH."""
+    named = os.environ.get("SLOKIT_VMALERT_TOOL")
+    if named:
+        return named
+    local = Path(__file__).resolve().parent.parent / ".tools" / "vm" / "bin" / "vmalert-tool"
+    return str(local) if local.exists() else shutil.which("vmalert-tool")
+
+
+def run_vmalert_tests(directory: Path, test_files: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run promtool test files under ``vmalert-tool unittest``: the same format, with ``promql_expr_test``
+    named ``metricsql_expr_test``. Copies sit next to the originals so that their ``rule_files`` resolve."""
+    tool = vmalert_tool()
+    if tool is None:
+        pytest.skip("vmalert-tool not installed (set SLOKIT_VMALERT_TOOL)")
+    args = [tool, "unittest"]
+    for name in test_files:
+        src = directory / name
+        copy = src.with_name(src.name.replace(".yml", ".vm.yml"))
+        copy.write_text(src.read_text(encoding="utf-8").replace("promql_expr_test:", "metricsql_expr_test:"),
+                        encoding="utf-8")
+        args += ["--files", str(copy)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False, cwd=directory)
 
 
 def counter(per_minute: Sequence[tuple[int, float]]) -> str:

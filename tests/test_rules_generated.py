@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rules_helpers import each_toolset, make_service, make_slo
+from rules_helpers import each_toolset, make_service, make_slo, run_vmalert_tests
 from slokit import catalog, links, series
 from slokit.burnrate import plan
 from slokit.pipeline import Options
@@ -114,6 +114,15 @@ def test_varied_spec_generated_tests_pass_promtool(varied: Service, tmp_path: Pa
     assert [r.target for r in results] == ["alerts/payments.rules.yml", "alerts/payments.rules.test.yml",
                                            "alerts/payments.rules.steady.test.yml"]
     assert all(r.ok for r in results), "\n".join(f"{r.target}: {r.detail}" for r in results if not r.ok)
+
+
+@pytest.mark.parametrize("which", ["rules.test.yml", "rules.steady.test.yml"])
+def test_generated_tests_pass_vmalert_tool(onboarding: Service, varied: Service, tmp_path: Path, which: str) -> None:
+    """The same generated files pass VictoriaMetrics' vmalert-tool: MetricsQL's rate() (no extrapolation)
+    and vmalert's late view of series recorded earlier in a group are predicted, not hoped away."""
+    write(tmp_path, [onboarding, varied])
+    proc = run_vmalert_tests(tmp_path / "alerts", [f"onboarding.{which}", f"payments.{which}"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
 
 @each_toolset

@@ -192,3 +192,60 @@ def test_validate_rejects_an_evaluation_interval_past_the_lookback(tmp_path: Pat
     result = load_services([spec])
     assert [(d.loc.line, d.loc.col, d.path) for d in result.errors] == [(3, 22, "evaluation_interval")]
     assert f"must be at most 5m, got {interval}: a recorded series is read back" in result.errors[0].message
+
+
+def test_page_tiers_fire_on_time_after_a_total_outage(tmp_path: Path) -> None:
+    """Six healthy hours, then every request fails: the 1h/5m tier (raw windows) fires when the 1h ratio
+    passes 7.2 % (the 5th failing minute), the 6h/30m tier (a sum of step counts) when the exact 6h ratio
+    passes 3 % (the 11th), the minute the raw rate() rules fired, not one later."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    good = ok_series("200", [(400, 1000.0), (30, 0.0)])
+    bad = ok_series("500", [(400, 0.0), (30, 1000.0)])
+    fast, slow = alerts(long_window="1h", severity="page"), alerts(long_window="6h", severity="page")
+    checks = [{"expr": expr, "eval_time": f"{400 + m}m", "exp_samples": [{"labels": "{}", "value": 1}] if fires else []}
+              for expr, m, fires in ((fast, 4, False), (fast, 5, True), (slow, 10, False), (slow, 11, True))]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": [good, bad], "promql_expr_test": checks}])
+
+
+def test_step_counts_tile_into_exact_window_counts_and_coverage(tmp_path: Path) -> None:
+    """The step counts of 3h of traffic rising from 100 to 460 req/min sum to the counters' exact increase
+    over 2h (no extrapolation), and coverage counts the steps summed: all of the 2h window's 120 (or 119 when
+    the period group runs before the fast one and does not see this minute's count yet), and the 181
+    evaluations so far (or 180) of the 30d window's 43,200."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    values = " ".join(str(sum(100 + 2 * j for j in range(m))) for m in range(181))
+    bad_values = " ".join(str(m * (m - 1) // 2) for m in range(181))  # the bad rate rises too: 0, 1, 2 ...
+    inputs = [{"series": f'{COUNT}{{job="svc", http_response_status_code="200"}}', "values": values},
+              {"series": f'{COUNT}{{job="svc", http_response_status_code="500"}}', "values": bad_values}]
+    total = sum(100 + 2 * j for j in range(60, 180)) + sum(range(60, 180))
+    bad = sum(range(60, 180))
+    sel = SEL
+    checks = [
+        {"expr": f"sum(sum_over_time({series.TOTAL_STEP}{sel}[1h59m30s]))", "eval_time": "180m",
+         "exp_samples": [{"labels": "{}", "value": total}]},
+        {"expr": f"abs(sum({series.error_ratio(Duration.parse('2h'))}{sel}) / {bad / total!r} - 1) < bool 1e-9",
+         "eval_time": "180m", "exp_samples": [{"labels": "{}", "value": 1}]},
+        {"expr": f"abs(sum({series.coverage(Duration.parse('30d'))}{sel}) * 43200 - 180.5) < bool 0.6",
+         "eval_time": "180m", "exp_samples": [{"labels": "{}", "value": 1}]},
+        {"expr": f"abs(sum({series.coverage(Duration.parse('2h'))}{sel}) * 120 - 119.5) < bool 0.6",
+         "eval_time": "180m", "exp_samples": [{"labels": "{}", "value": 1}]},
+    ]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": inputs, "promql_expr_test": checks}])
+
+
+def test_step_counts_from_several_agents_add_up_in_one_ratio(tmp_path: Path) -> None:
+    """Step counts arriving from two Prometheus with different external labels (remote write) and the local
+    ones: level 2 sums them into one ratio per SLO, and the alerts join it without duplicate series."""
+    svc = make_service(make_slo("avail", "99.5", HttpErrors("5..")))
+    steps = []
+    for agent, bad in (("a", 100), ("b", 0)):
+        labels = f'service="svc", slo="avail", prometheus="{agent}", cluster="c-{agent}"'
+        steps += [{"series": f"{series.TOTAL_STEP}{{{labels}}}", "values": "1000x420"},
+                  {"series": f"{series.BAD_STEP}{{{labels}}}", "values": f"{bad}x420"}]
+    checks = [
+        {"expr": f"{series.error_ratio(Duration.parse('6h'))}{SEL}", "eval_time": "420m",
+         "exp_samples": [{"labels": f"{series.error_ratio(Duration.parse('6h'))}{SEL}", "value": 0.05}]},
+        {"expr": f"count({series.error_ratio(Duration.parse('30d'))}{SEL})", "eval_time": "420m",
+         "exp_samples": [{"labels": "{}", "value": 1}]},
+    ]
+    promtool_test(tmp_path, svc, [{"interval": "1m", "input_series": steps, "promql_expr_test": checks}])

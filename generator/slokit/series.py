@@ -48,6 +48,18 @@ def total_rate(window: Duration) -> str:
     return f"slo:sli_total:rate{window}"
 
 
+#: Events of one rule step (the fast group's interval), counted from the raw counters: the roll-up that
+#: every window longer than an hour sums.
+BAD_STEP = "slo:sli_bad:events_step"
+TOTAL_STEP = "slo:sli_total:events_step"
+COVERAGE_PREFIX = "slo:sli_coverage:ratio"
+
+
+def coverage(window: Duration) -> str:
+    """Share of ``window``'s rule steps that were counted (1 = every step): ``slo:sli_coverage:ratio30d``."""
+    return f"{COVERAGE_PREFIX}{window}"
+
+
 #: Metadata series, one sample per SLO.
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"

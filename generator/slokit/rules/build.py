@@ -2,21 +2,27 @@
 
 Per SLO there are two groups:
 
-* ``<service>/<slo>`` (interval 1m): the 5m bad and total rates, the bad-event ratio of every alert
-  window, the current burn rate, then the alerts. Alerts sit in the same group as the ratios they read, so
-  they see this minute's values (rule groups run concurrently; a separate group would lag by up to one
-  interval). 1m, because the page tier's 5m short window must be read at minute resolution.
-* ``<service>/<slo>:period`` (interval 2m): the SLO-window ratio and the metadata series. The window moves
-  slowly and these rules read the most samples, so they run half as often; 2m stays well inside the 5m
-  lookback of instant queries, so dashboards never see a gap.
+* ``<service>/<slo>`` (interval 1m, the *step*): level 1 of the roll-up, the bad and total events of the
+  step; the ratio of every alert window; the current burn rate; then the alerts. Alerts sit in the same group
+  as the ratios they read, so they see this minute's values (rule groups run concurrently; a separate group
+  would lag by up to one interval). 1m, because the page tier's 5m short window must be read at minute
+  resolution.
+* ``<service>/<slo>:period`` (interval 2m): the SLO-window ratio, the coverage of every rolled-up window and
+  the metadata series. 2m stays well inside the 5m lookback of instant queries, so dashboards never see a gap.
 
-Every window's ratio is ``rate()`` of the raw counters over that window: the ratio of the events the
-counters counted in it, exact under uneven traffic, with no lag, for any evaluation interval, and across
-scrape gaps shorter than the window (the first scrape after a gap carries every event the gap hid; a sum of
-recorded short-window rates would lose them, and lag the exact window by half its base window). The price
-is reading raw samples over the long windows at every evaluation, as Sloth does for its alert windows.
+Windows up to an hour are ``rate()`` of the raw counters: exact, no lag, and cheap (at most an hour of raw
+samples). Longer windows (2h ... 30d) are level 2: the sum of the recorded step counts over the window,
+bad over total. The step counts tile (each step's count starts at the sample where the previous one ended),
+so the sums are the exact counts of the window, found in a few aggregated series instead of every raw series
+over 30 days. A count is taken against the last sample before the step within an hour, so the first sample
+after a scrape gap carries every event the gap hid. A missed evaluation drops one step from both sums: the
+ratio stays a ratio of counted events, and ``slo:sli_coverage:ratio<window>`` says how much was counted.
 A ratio is ``bad / total >= 0``: with no traffic the division is 0/0 = NaN and the filter drops it, so a
 quiet window has no ratio sample (no burn, no alert) instead of a NaN.
+
+Every series read back is aggregated ``by (service, slo, <group_by>)`` before it is divided or joined, and
+joins name their labels (``and on (...)``): the rules give the same answer when the evaluator adds external
+labels (``cluster``, ``prometheus``) or when the step counts arrive from several agents.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import Any, Literal
 from slokit import catalog, links, promql, series
 from slokit.burnrate import ALERT_WINDOWS
 from slokit.catalog import AlertDef
-from slokit.rules.sli import sli_queries, zero_filled
+from slokit.rules.sli import sli_queries, step_queries, zero_filled
 from slokit.spec.model import SLO, Guardrail, HttpErrors, HttpLatency, Service
 from slokit.spec.units import Duration, format_factor, format_number, format_percent
 
@@ -44,6 +50,48 @@ PERIOD_INTERVAL = Duration.parse("2m")
 BASE_WINDOW = Duration.parse("5m")
 #: Window of the current burn rate.
 BURN_RATE_WINDOW = Duration.parse("1h")
+#: Longest window read from the raw counters; longer ones sum the recorded step counts.
+RAW_MAX = Duration.parse("1h")
+#: How far back a step count looks for the last sample before its step: a scrape gap up to this long loses
+#: no event. Its cost is this many raw samples per series per step, the largest term of level 1.
+STEP_LOOKBACK = Duration.parse("1h")
+
+
+def step(service: Service) -> Duration:
+    """The roll-up step: the fast group's interval, so that consecutive step counts tile."""
+    return service.evaluation_interval or SLI_INTERVAL
+
+
+def _step_counts(service: Service, slo: SLO) -> tuple[str, str] | None:
+    return step_queries(service, slo, step(service), STEP_LOOKBACK)
+
+
+def rolls_up(service: Service, slo: SLO) -> bool:
+    """Whether the SLO's long windows sum step counts (a ``ratio`` SLI whose queries slokit cannot rewrite
+    keeps raw long windows)."""
+    return _step_counts(service, slo) is not None
+
+
+def rolled_up(service: Service, slo: SLO, window: Duration) -> bool:
+    """Whether ``window``'s ratio of ``slo`` is level 2 (a sum of step counts) rather than raw."""
+    return window > RAW_MAX and rolls_up(service, slo)
+
+
+def key_labels(slo: SLO) -> str:
+    """``service, slo[, group labels]``: what every aggregation and join of recorded series keeps."""
+    return ", ".join((series.SERVICE_LABEL, series.SLO_LABEL, *slo.group_by))
+
+
+def step_range(service: Service, window: Duration) -> Duration:
+    """The range that holds exactly ``window / step`` step counts when read at a step's own timestamp: half
+    a step short of the window, so Prometheus 2.x (closed ranges), 3.x and MetricsQL (left-open) agree."""
+    return Duration(window.ms - step(service).ms // 2)
+
+
+def step_sum(service: Service, slo: SLO, name: str, window: Duration, fn: str = "sum_over_time") -> str:
+    """``sum by (service, slo, ...) (sum_over_time(<step counts>[window]))``: level 2."""
+    agg = "max" if fn == "count_over_time" else "sum"
+    return f"{agg} by ({key_labels(slo)}) ({fn}({recorded(name, service, slo)}[{step_range(service, window)}]))"
 
 
 def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
@@ -81,11 +129,35 @@ def _record(name: str, expr: str, labels: Mapping[str, str]) -> Rule:
 
 
 def _window_ratio(service: Service, slo: SLO, window: Duration) -> str:
-    if window == BASE_WINDOW:
-        b = recorded(_bad_name(BASE_WINDOW), service, slo)
-        t = recorded(_total_name(BASE_WINDOW), service, slo)
-        return f"{b} / {t} >= 0"
+    if rolled_up(service, slo, window):
+        bad = step_sum(service, slo, series.BAD_STEP, window)
+        total = step_sum(service, slo, series.TOTAL_STEP, window)
+        return f"{bad}\n/\n{total}\n>= 0"
     return raw_ratio(service, slo, window)
+
+
+def rolled_windows(service: Service, slo: SLO) -> tuple[Duration, ...]:
+    """The level-2 windows of ``slo``: its long alert windows and its SLO window."""
+    return tuple(sorted({w for w in (*ratio_windows(slo), slo.window) if rolled_up(service, slo, w)}))
+
+
+def step_rules(service: Service, slo: SLO, labels: Mapping[str, str]) -> list[Rule]:
+    """Level 1: the bad and total events of the step. A total with no sample (no series moved, or a scrape
+    gap) records 0, so every evaluation leaves a step count and coverage counts evaluations; in a grouped
+    SLO each group seen within the lookback keeps a 0."""
+    counts = _step_counts(service, slo)
+    if counts is None:
+        return []
+    bad, total = counts
+    total_sel = recorded(series.TOTAL_STEP, service, slo)
+    if slo.group_by:
+        by = ", ".join(slo.group_by)
+        total += f"\nor\nsum by ({by}) (0 * last_over_time({total_sel}[{STEP_LOOKBACK}]))"
+        bad = zero_filled(bad, f"sum by ({by}) ({total_sel})", slo)
+    else:
+        total += "\nor\nvector(0)"
+        bad = zero_filled(bad, "", slo)
+    return [_record(series.TOTAL_STEP, total, labels), _record(series.BAD_STEP, bad, labels)]
 
 
 def raw_ratio(service: Service, slo: SLO, window: Duration) -> str:
@@ -100,6 +172,7 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
     bad, total = sli_queries(service, slo, BASE_WINDOW)
     total_5m = recorded(_total_name(BASE_WINDOW), service, slo)
     fast = [
+        *step_rules(service, slo, labels),
         _record(_total_name(BASE_WINDOW), total, labels),
         # Zero while bad series do not exist yet (no 5xx ever), but only where there is traffic at all (in a
         # grouped SLO the zero comes from each group's total, so it exists exactly where that group has traffic).
@@ -122,8 +195,12 @@ def recording_rules(service: Service, slo: SLO) -> tuple[list[Rule], list[Rule]]
         runbook_url=links.runbook_url(service, slo),
     )
     period = [] if slo.window in ratio_windows(slo) else [
-        _record(_ratio_name(slo.window), raw_ratio(service, slo, slo.window), labels)
+        _record(_ratio_name(slo.window), _window_ratio(service, slo, slo.window), labels)
     ]
+    for w in rolled_windows(service, slo):
+        steps = format_number(Fraction(w.ms, step(service).ms))
+        period.append(_record(series.coverage(w),
+                              f"{step_sum(service, slo, series.TOTAL_STEP, w, 'count_over_time')} / {steps}", labels))
     if slo.has_budget:  # with no budget (objective 100 %) both would divide by zero
         period += [
             _record(series.PERIOD_BURN_RATE, f"{period_ratio} / {budget}", labels),
@@ -189,11 +266,17 @@ def _burn_alert(service: Service, slo: SLO, a: AlertDef) -> Rule:
     thr = format_number(t.threshold)
     long_r = recorded(_ratio_name(t.tier.long), service, slo)
     short_r = recorded(_ratio_name(t.tier.short), service, slo)
-    expr = f"{long_r} > {thr}\nand\n{short_r} > {thr}"
+    keys = key_labels(slo)
+    expr = f"{long_r} > {thr}\nand on ({keys})\n{short_r} > {thr}"
     guard = ""
-    if slo.min_events > 0:
+    if slo.min_events > 0 and rolled_up(service, slo, t.tier.long):
+        events = step_sum(service, slo, series.TOTAL_STEP, t.tier.long)
+        expr += f"\nand on ({keys})\n{events} >= {slo.min_events}"
+    elif slo.min_events > 0:
         _, events = sli_queries(service, slo, t.tier.long)
-        expr += f"\nand on ()\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
+        by = ", ".join(slo.group_by)
+        expr += f"\nand on ({by})\n{events} * {format_number(Fraction(t.tier.long.ms, 1000))} >= {slo.min_events}"
+    if slo.min_events > 0:
         guard = f" Only alerts with at least {slo.min_events} events in {_text(t.tier.long)}."
     description = (
         f"{{{{ $value | humanizePercentage }}}} of {_bad_events(slo)} over the last {_text(t.tier.long)} (and over "

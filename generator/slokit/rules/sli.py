@@ -9,6 +9,8 @@ whatever labels the underlying series (or the user's query) carry.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slokit import promql
@@ -40,8 +42,33 @@ def summed(by: tuple[str, ...]) -> str:
     return f"sum by ({', '.join(by)}) " if by else "sum"
 
 
-def _rate(metric: str, service: Service, extra: list[str], window: Duration | str, by: tuple[str, ...]) -> str:
-    return f"{summed(by)}(rate({metric}{promql.selector(service.selector, extra)}[{window}]))"
+#: Per raw series, what a query counts: ``rate(<series>[window])``, or the events of one rule step.
+Counter = Callable[[str], str]
+
+
+def rate_over(window: Duration | str) -> Counter:
+    """The per-second rate of a counter over ``window``."""
+    return lambda sel: f"rate({sel}[{window}])"
+
+
+def step_events(step: Duration, lookback: Duration) -> Counter:
+    """The events a counter counted in the rule step ending now, gap-proof and without extrapolation.
+
+    ``cur`` is the counter's last sample in the step, ``prev`` its last sample before the step, found up
+    to ``lookback`` back. Consecutive evaluations ``step`` apart take ``cur - prev`` on samples that tile:
+    each step's ``prev`` is the previous step's ``cur``, so the steps sum to the exact increase, and the
+    first sample after a scrape gap (shorter than ``lookback``) carries every event the gap hid. A counter
+    that reset (``cur < prev``) or is new (no ``prev``) counts from its first sample in the step.
+    """
+    def count(sel: str) -> str:
+        cur = f"last_over_time({sel}[{step}])"
+        prev = f"last_over_time({sel}[{lookback}] offset {step})"
+        return f"({cur} - ({prev} <= {cur}) or {cur} - min_over_time({sel}[{step}]))"
+    return count
+
+
+def _counted(metric: str, service: Service, extra: list[str], counter: Counter, by: tuple[str, ...]) -> str:
+    return f"{summed(by)}({counter(metric + promql.selector(service.selector, extra))})"
 
 
 def _is_plain_sum(query: str) -> bool:
@@ -73,9 +100,31 @@ def _is_plain_sum(query: str) -> bool:
     return False
 
 
+_STRING = r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`'
+#: ``rate(<selector>[{{window}}])`` or ``increase(...)`` in a user's query: what a step count can replace.
+_COUNTER_CALL = re.compile(
+    r"\b(?:rate|increase)\s*\(\s*(?P<sel>(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(?:[^{}\"'`]|" + _STRING + r")*\})?)"
+    r"\s*\[\s*" + re.escape(WINDOW_PLACEHOLDER) + r"\s*\]\s*\)"
+)
+
+
+def user_step_query(query: str, counter: Counter) -> str | None:
+    """A ``ratio`` SLI query counting events with ``counter``: each ``rate(<selector>[{{window}}])`` (or
+    ``increase``) replaced by ``counter(<selector>)``; None when ``{{window}}`` appears anywhere else, where
+    slokit cannot tell what the query does with the window. Exact for queries linear in their counters (sums,
+    differences), which a ratio of events already requires."""
+    text = _COUNTER_CALL.sub(lambda m: counter(m.group("sel").strip()) if m.group("sel").strip() else m.group(0),
+                             query)
+    return None if WINDOW_PLACEHOLDER in text else text
+
+
 def user_query(query: str, window: Duration | str, by: tuple[str, ...] = ()) -> str:
     """A ``ratio`` SLI query with its ``{{window}}`` filled in, summed to one sample (per group, with ``by``)."""
-    text = query.replace(WINDOW_PLACEHOLDER, str(window)).strip()
+    return _summed_user(query.replace(WINDOW_PLACEHOLDER, str(window)), by)
+
+
+def _summed_user(query: str, by: tuple[str, ...]) -> str:
+    text = query.strip()
     if by:
         return f"{summed(by)}({text})"
     return text if _is_plain_sum(text) else f"sum({text})"
@@ -103,30 +152,40 @@ def event_queries(service: Service, slo: SLO, window: Duration | str) -> EventQu
 
     Latency SLIs count good events (requests within the threshold bucket); the others count bad ones.
     """
+    q = counted_queries(service, slo, rate_over(window), lambda text: text.replace(WINDOW_PLACEHOLDER, str(window)))
+    assert q is not None
+    return q
+
+
+def counted_queries(service: Service, slo: SLO, counter: Counter,
+                    user: Callable[[str], str | None]) -> EventQueries | None:
+    """The SLI's event queries with each raw counter read through ``counter`` (a user's query through
+    ``user``); None when a user's query cannot be read that way."""
     sli = slo.sli
     m = service.metrics
     by = slo.group_by
     if isinstance(sli, HttpErrors):
         scope = _route_method(service, sli.route, sli.method)
         status = promql.matcher(m.status_label, sli.status, "=~")
-        return EventQueries(bad=_rate(m.duration_count, service, [*scope, status], window, by),
-                            total=_rate(m.duration_count, service, scope, window, by))
+        return EventQueries(bad=_counted(m.duration_count, service, [*scope, status], counter, by),
+                            total=_counted(m.duration_count, service, scope, counter, by))
     if isinstance(sli, HttpLatency):
         scope = _route_method(service, sli.route, sli.method)
         le = promql.matcher("le", promql.le_regex(sli.threshold.seconds), "=~")
-        return EventQueries(good=_rate(m.duration_bucket, service, [*scope, le], window, by),
-                            total=_rate(m.duration_count, service, scope, window, by))
+        return EventQueries(good=_counted(m.duration_bucket, service, [*scope, le], counter, by),
+                            total=_counted(m.duration_count, service, scope, counter, by))
     if isinstance(sli, CacheMisses):
         cache = promql.matcher(m.cache_label, sli.cache)
         miss = promql.matcher(m.outcome_label, CACHE_MISS)
-        return EventQueries(bad=_rate(m.cache_lookups_total, service, [cache, miss], window, by),
-                            total=_rate(m.cache_lookups_total, service, [cache], window, by))
+        return EventQueries(bad=_counted(m.cache_lookups_total, service, [cache, miss], counter, by),
+                            total=_counted(m.cache_lookups_total, service, [cache], counter, by))
     if isinstance(sli, RatioQueries):
-        return EventQueries(
-            total=user_query(sli.total, window, by),
-            bad=None if sli.bad is None else user_query(sli.bad, window, by),
-            good=None if sli.good is None else user_query(sli.good, window, by),
-        )
+        queries = {"total": sli.total, "bad": sli.bad, "good": sli.good}
+        texts = {k: user(q) for k, q in queries.items() if q is not None}
+        if None in texts.values():
+            return None
+        summed_texts = {k: _summed_user(text, by) for k, text in texts.items() if text is not None}
+        return EventQueries(**summed_texts)
     raise TypeError(f"unknown SLI kind {sli!r}")
 
 
@@ -138,6 +197,22 @@ def zero_filled(bad: str, total: str, slo: SLO) -> str:
     return f"({bad} or vector(0))"
 
 
+def bad_and_total(slo: SLO, q: EventQueries) -> tuple[str, str]:
+    """``(bad, total)`` of an SLI's event queries: bad as total minus good where the SLI counts good events."""
+    if q.bad is not None:
+        return q.bad, q.total
+    assert q.good is not None, "an SLI counts bad or good events"
+    return good_minus(q.total, q.good, bool(slo.group_by)), q.total
+
+
+def step_queries(service: Service, slo: SLO, step: Duration, lookback: Duration) -> tuple[str, str] | None:
+    """``(bad, total)`` events of the rule step ending now (see :func:`step_events`), one sample (per group);
+    None for a ``ratio`` SLI whose queries use ``{{window}}`` other than in ``rate()``/``increase()``."""
+    counter = step_events(step, lookback)
+    q = counted_queries(service, slo, counter, lambda text: user_step_query(text, counter))
+    return None if q is None else bad_and_total(slo, q)
+
+
 def sli_queries(service: Service, slo: SLO, window: Duration) -> tuple[str, str]:
     """``(bad, total)``: PromQL giving the per-second rate of bad events and of all events over ``window``.
 
@@ -145,11 +220,7 @@ def sli_queries(service: Service, slo: SLO, window: Duration) -> tuple[str, str]
     a grouped SLO). ``bad`` returns nothing when its series do
     not exist yet (no 5xx was ever counted); callers that need a zero there add ``or vector(0)``.
     """
-    q = event_queries(service, slo, window)
-    if q.bad is not None:
-        return q.bad, q.total
-    assert q.good is not None, "an SLI counts bad or good events"
-    return good_minus(q.total, q.good, bool(slo.group_by)), q.total
+    return bad_and_total(slo, event_queries(service, slo, window))
 
 
 def sli_ratio(bad: str, total: str) -> str:
