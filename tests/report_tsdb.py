@@ -7,7 +7,7 @@ plain arithmetic over them (:meth:`Traffic.sums`). Building it is what a user wo
    ``ALERTS`` samples (backfilled rules cannot evaluate alerts);
 2. start the real ``prometheus`` on those blocks (127.0.0.1, retention long enough for the past months);
 3. ``promtool tsdb create-blocks-from rules`` with the shop service's generated recording rules over
-   ``RULES_SPAN``, in two passes because the bad-rate rule reads the recorded total rate (one promtool per
+   ``RULES_SPAN``, in two passes because the bad step count reads the recorded total one (one promtool per
    rule, in parallel); Prometheus is restarted on the new blocks after each pass. The ledger service's
    rules are deliberately not backfilled, so its reports read the raw SLI queries.
 
@@ -27,7 +27,6 @@ import yaml
 
 from slokit import series, toolchain
 from slokit.catalog import BURN_ALERT
-from slokit.rules.build import BASE_WINDOW
 from slokit.stack import HOST, Process, free_port, start_process, wait_http_ok
 
 START = datetime(2026, 2, 1, tzinfo=UTC)
@@ -191,7 +190,7 @@ class BackfilledPrometheus:
         self.start()
 
     def build(self, generated: Path) -> BackfilledPrometheus:
-        """Blocks from the raw counters, then the shop's recorded 5m rates from its generated rule file."""
+        """Blocks from the raw counters, then the shop's recorded step counts from its generated rule file."""
         raw = self.workdir / "raw.om"
         raw.write_text(openmetrics())
         self.data.mkdir(parents=True)
@@ -200,7 +199,7 @@ class BackfilledPrometheus:
         self.start()
         groups = yaml.safe_load((generated / "alerts" / "shop.rules.yml").read_text())["groups"]
         recorded = [r for g in groups for r in g["rules"] if "record" in r]
-        for name in (series.total_rate(BASE_WINDOW), series.bad_rate(BASE_WINDOW)):
+        for name in (series.TOTAL_STEP, series.BAD_STEP):
             self._backfill_rules([r for r in recorded if r["record"] == name], name.replace(":", "_"))
         return self
 

@@ -1,11 +1,11 @@
-"""PromQL of the report: events per bucket from the recorded 5m rates, or from the raw SLI queries.
+"""PromQL of the report: events per bucket from the recorded step counts, or from the raw SLI queries.
 
-The recorded ``slo:sli_bad:rate5m`` and ``slo:sli_total:rate5m`` are sampled once per evaluation interval,
-so summing them over a bucket and multiplying by the interval gives the bucket's events (each event is
-counted once: a 5m rate sampled every minute spreads it evenly over five samples of one fifth). Summed
-over days they are cheap, and they agree with the alerts and dashboards. When they are missing (the rules
-are not loaded, or not for long) the raw SLI queries of :func:`slokit.rules.sli.sli_queries` give the rate
-over each bucket instead.
+The recorded ``slo:sli_bad:events_step`` and ``slo:sli_total:events_step`` hold the events of each rule
+step, so their sum over a bucket is the bucket's events, exactly, and agrees with the alerts and dashboards.
+(An SLO whose ratio SLI cannot be rolled up has no step counts; its recorded 5m rates, sampled once per
+evaluation interval, summed over a bucket and multiplied by the interval give the events instead.)
+When they are missing (the rules are not loaded, or not for long) the raw SLI queries of
+:func:`slokit.rules.sli.sli_queries` give the rate over each bucket instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from slokit import promql, series
-from slokit.rules.build import BASE_WINDOW, SLI_INTERVAL, recorded
+from slokit.rules.build import BASE_WINDOW, SLI_INTERVAL, recorded, rolls_up
 from slokit.rules.sli import sli_queries
 from slokit.spec.model import SLO, Service
 from slokit.spec.units import Duration, format_number
@@ -24,9 +24,14 @@ def _seconds(d: timedelta | Duration) -> str:
 
 
 def recorded_events(service: Service, slo: SLO, step: timedelta) -> tuple[str, str]:
-    """``(bad, total)`` events per ``step`` bucket from the recorded 5m rates."""
+    """``(bad, total)`` events per ``step`` bucket from the recorded step counts (else 5m rates)."""
     interval = _seconds(service.evaluation_interval or SLI_INTERVAL)
     rng = _seconds(step) + "s"
+    if rolls_up(service, slo):
+        def counted(name: str) -> str:
+            return f"sum(sum_over_time({recorded(name, service, slo)}[{rng}]))"
+
+        return counted(series.BAD_STEP), counted(series.TOTAL_STEP)
 
     def q(name: str) -> str:
         return f"sum(sum_over_time({recorded(name, service, slo)}[{rng}])) * {interval}"
