@@ -64,8 +64,8 @@ def _json(verdict: gate.Verdict) -> None:
         "description": verdict.description,
         "since": gate.timestamp(verdict.start), "since_given": verdict.since_given,
         "at": gate.timestamp(verdict.at), "verdict": verdict.decision, "exit_code": verdict.exit_code,
-        "checks": [{"kind": c.kind, "name": c.name, "outcome": c.outcome, "detail": c.detail, "value": c.value}
-                   for c in verdict.checks],
+        "checks": [{"kind": c.kind, "name": c.name, "slo": c.slo or None, "group": dict(c.group) or None,
+                    "outcome": c.outcome, "detail": c.detail, "value": c.value} for c in verdict.checks],
     }, indent=2))
 
 
