@@ -18,11 +18,14 @@ from slokit import stack, toolchain
 
 #: Per-minute increment of one counter series at minute i of the data.
 Increment = Callable[[int], float]
+#: A gauge's value at minute i, None for no sample (``ALERTS`` exists only while an alert is active).
+Gauge = Callable[[int], float | None]
 
 
-def openmetrics(series: Mapping[str, Increment], start: float, minutes: int) -> str:
+def openmetrics(series: Mapping[str, Increment], start: float, minutes: int,
+                gauges: Mapping[str, Gauge] | None = None) -> str:
     """OpenMetrics text of counters named with labels (``payments_total{market="fr"}``), one sample a minute
-    from ``start`` (unix seconds) over ``minutes`` minutes, starting at 0."""
+    from ``start`` (unix seconds) over ``minutes`` minutes, starting at 0, and of ``gauges``."""
     families: dict[str, list[str]] = {}
     for name, increment in series.items():
         family = name.split("{", 1)[0]
@@ -35,6 +38,13 @@ def openmetrics(series: Mapping[str, Increment], start: float, minutes: int) -> 
     out = []
     for family, lines in families.items():
         out.append(f"# TYPE {family} counter\n")
+        out += lines
+    gauge_families: dict[str, list[str]] = {}
+    for name, gauge in (gauges or {}).items():
+        lines = gauge_families.setdefault(name.split("{", 1)[0], [])
+        lines += [f"{name} {v:g} {int(start) + 60 * i}\n" for i in range(minutes + 1) if (v := gauge(i)) is not None]
+    for family, lines in gauge_families.items():
+        out.append(f"# TYPE {family} gauge\n")
         out += lines
     return "".join([*out, "# EOF\n"])
 
