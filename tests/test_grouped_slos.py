@@ -10,7 +10,7 @@ import yaml
 
 from rules_helpers import counter, each_toolset, promtool_test, run_promtool
 from slokit.alertmanager.config import build as alertmanager_config
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.rules.render import emit_rules
 from slokit.spec import load_services
 from slokit.spec.model import Service
