@@ -25,7 +25,10 @@ import jsonschema
 import pytest
 
 from gate_helpers import gate
+from slokit.gate import judge
+from slokit.prometheus_api import Series
 from slokit.report.jsondoc import schema
+from slokit.spec import load_or_raise
 from verdict_tsdb import openmetrics, serving
 
 SPEC = """service: shop
@@ -136,3 +139,34 @@ def test_gate_holds_on_the_failing_market_and_names_it(shop: Shop) -> None:
     text = gate(shop.spec, shop.url, 1, "--service", "shop", "--since", "90m")
     (line,) = [line for line in text.out.splitlines() if line.split()[:2] == ["HOLD", "burn"]]
     assert "availability (market=fr, worst of 3 groups): burn 3" in line and "max 2x" in line
+
+
+class Stub:
+    """Prometheus answering the trigger's condition with two markets breaching one after the other, 6 minutes
+    each (under the 10m ``for``), and healthy counts for the burn."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        if start == end:  # the burn's counts: 1,000 events, 1 bad, per market
+            value = 1.0 if "503" in expr or "5.." in expr else 1000.0
+            return [Series({"market": m}, ((end, value),)) for m in ("de", "fr")]
+        de = tuple((self.at - 1800 + 60 * i, 0.06) for i in range(7))  # minutes 0..6 of the last half hour
+        fr = tuple((self.at - 1800 + 60 * i, 0.06) for i in range(7, 14))  # minutes 7..13
+        return [Series({"market": "de"}, de), Series({"market": "fr"}, fr)]
+
+    def instant(self, expr: str, at: float) -> list[float]:
+        raise AssertionError("the gate reads labelled answers only")
+
+
+def test_a_trigger_runs_per_group_so_two_short_breaches_are_not_one_long_one(tmp_path: Path) -> None:
+    spec = tmp_path / "shop.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    (service,) = load_or_raise([spec])
+    at = 1_800_000_000.0
+    verdict = judge(service, 1, Stub(at), at=at, since=at - 3600)
+    (trigger,) = [c for c in verdict.checks if c.kind == "trigger"]
+    assert trigger.outcome == "ok", trigger.detail  # merged, de then fr would read as 13 minutes: roll back
+    assert trigger.value == pytest.approx(360.0)
+    assert trigger.group == (("market", "de"),) or trigger.group == (("market", "fr"),)

@@ -145,8 +145,8 @@ def _group_of(slo: SLO, labels: Mapping[str, str]) -> Group:
 
 
 def _about(slo: SLO, group: Group, groups: int = 1) -> str:
-    """Who a check is about: the SLO, and for a grouped SLO the group (and of how many)."""
-    if not slo.group_by:
+    """Who a check is about: the SLO, and for a grouped SLO the group (and of how many) when one decided."""
+    if not slo.group_by or not group:
         return slo.name
     of = f", worst of {groups} groups" if groups > 1 else ""
     return f"{slo.name} ({group_text(group)}{of})"
