@@ -8,17 +8,14 @@ whose good query counts more than its total (which makes the bad count negative)
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import pytest
 
+from crafted_prometheus import crafted
 from gate_helpers import gate
 from verdict_tsdb import openmetrics, serving
 
@@ -47,39 +44,20 @@ def _spec(tmp_path: Path, queries: str) -> Path:
     return path
 
 
-class Crafted(BaseHTTPRequestHandler):
-    """Answers every range query with one sample: ``bad`` for the bad-events query, ``events`` for the rest."""
-
-    answers: ClassVar[dict[str, str]] = {}
-
-    def do_GET(self) -> None:
-        params = parse_qs(urlsplit(self.path).query)
-        query = params.get("query", [""])[0]
-        value = self.answers["bad" if "payments_failed_total" in query else "events"]
-        at = params.get("end", ["0"])[0]
-        body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
-            {"metric": {}, "values": [[float(at), value]]}]}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+Answers = dict[str, str]
 
 
 @pytest.fixture
-def crafted() -> Iterator[tuple[str, type[Crafted]]]:
-    handler = type("Handler", (Crafted,), {"answers": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+def crafted_server() -> Iterator[tuple[str, Answers]]:
+    """Every range query answered with one sample: ``bad`` for the bad-events query, ``events`` for the rest."""
+    answers: Answers = {}
+
+    def answer(path: str, params: dict[str, str]) -> dict[str, Any]:
+        value = answers["bad" if "payments_failed_total" in params["query"] else "events"]
+        return {"resultType": "matrix", "result": [{"metric": {}, "values": [[float(params["end"]), value]]}]}
+
+    with crafted(answer) as url:
+        yield url, answers
 
 
 @pytest.mark.parametrize(("events", "bad", "reason"), [
@@ -90,10 +68,10 @@ def crafted() -> Iterator[tuple[str, type[Crafted]]]:
     ("6000", "NaN", "bad events = nan, not a count"),
     ("6000", "6100", "more bad events than events (6100 of 6000)"),
 ])
-def test_impossible_values_hold_with_the_reason(tmp_path: Path, crafted: tuple[str, type[Crafted]], events: str,
+def test_impossible_values_hold_with_the_reason(tmp_path: Path, crafted_server: tuple[str, Answers], events: str,
                                                  bad: str, reason: str) -> None:
-    url, handler = crafted
-    handler.answers.update(events=events, bad=bad)
+    url, answers = crafted_server
+    answers.update(events=events, bad=bad)
     spec = _spec(tmp_path, BAD_TOTAL)
     run = gate(spec, url, 1, "--since", "20m", "--json")
     assert run.code == 10, run.out + run.err
@@ -106,10 +84,10 @@ def test_impossible_values_hold_with_the_reason(tmp_path: Path, crafted: tuple[s
                for line in text.out.splitlines())
 
 
-def test_sound_values_from_the_same_server_promote(tmp_path: Path, crafted: tuple[str, type[Crafted]]) -> None:
+def test_sound_values_from_the_same_server_promote(tmp_path: Path, crafted_server: tuple[str, Answers]) -> None:
     """The control: the server above with plausible counts (1 % bad, half the 2 % the stage allows)."""
-    url, handler = crafted
-    handler.answers.update(events="6000", bad="60")
+    url, answers = crafted_server
+    answers.update(events="6000", bad="60")
     run = gate(_spec(tmp_path, BAD_TOTAL), url, 1, "--since", "20m", "--json")
     assert run.code == 0, run.out + run.err
     (burn,) = [c for c in run.report["checks"] if c["kind"] == "burn"]

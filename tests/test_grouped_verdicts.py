@@ -156,9 +156,6 @@ class Stub:
         fr = tuple((self.at - 1800 + 60 * i, 0.06) for i in range(7, 14))  # minutes 7..13
         return [Series({"market": "de"}, de), Series({"market": "fr"}, fr)]
 
-    def instant(self, expr: str, at: float) -> list[float]:
-        raise AssertionError("the gate reads labelled answers only")
-
 
 def test_a_trigger_runs_per_group_so_two_short_breaches_are_not_one_long_one(tmp_path: Path) -> None:
     spec = tmp_path / "shop.yaml"

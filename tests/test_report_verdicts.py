@@ -12,21 +12,19 @@ import math
 import os
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import parse_qs
+from typing import Any
 
 import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
+from crafted_prometheus import crafted
 from slokit.report import html, jsondoc, markdown, plots
 from slokit.report.model import Buckets, Report, ServiceReport, SLOParams, build_slo_report, worst_first
 from slokit.report.period import parse_at, resolve
@@ -88,58 +86,36 @@ def test_one_broken_bucket_makes_the_slo_no_data_never_met(bad: float, total: fl
     jsonschema.validate(json.loads(jsondoc.render(_report(r))), jsondoc.schema())
 
 
-class Crafted(BaseHTTPRequestHandler):
-    """A Prometheus API that answers every range query with a sample per step: 6000 events and 6 bad ones,
-    except one bucket of bad events that is ``broken``; the recorded series and ALERTS do not exist."""
-
-    broken: ClassVar[dict[str, str]] = {}
-
-    def do_POST(self) -> None:
-        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        query = form["query"][0]
-        if self.path.startswith("/api/v1/query_range") and "payments_" in query:
-            start, end, step = (float(form[k][0]) for k in ("start", "end", "step"))
-            n = round((end - start) / step) + 1
-            values = [[start + i * step, "6000"] for i in range(n)]
-            if "payments_failed_total" in query:
-                values = [[t, self.broken["value"] if i == n - 3 else "6"] for i, (t, _) in enumerate(values)]
-            result = [{"metric": {}, "values": values}]
-            data = {"resultType": "matrix", "result": result}
-        elif self.path.startswith("/api/v1/query_range"):
-            data = {"resultType": "matrix", "result": []}
-        else:
-            data = {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
-        body = json.dumps({"status": "success", "data": data}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def crafted() -> Iterator[tuple[str, type[Crafted]]]:
-    handler = type("Handler", (Crafted,), {"broken": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+def crafted_server() -> Iterator[tuple[str, dict[str, str]]]:
+    """Every range query of the SLI answered with a sample per step: 6000 events and 6 bad ones, except one
+    bucket of bad events that is ``broken["value"]``; the recorded series and ALERTS do not exist."""
+    broken: dict[str, str] = {}
+
+    def answer(path: str, params: dict[str, str]) -> dict[str, Any]:
+        query = params["query"]
+        if path != "/api/v1/query_range":
+            return {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
+        if "payments_" not in query:
+            return {"resultType": "matrix", "result": []}
+        start, end, step = (float(params[k]) for k in ("start", "end", "step"))
+        n = round((end - start) / step) + 1
+        bad = "payments_failed_total" in query
+        values = [[start + i * step, (broken["value"] if i == n - 3 else "6") if bad else "6000"] for i in range(n)]
+        return {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}
+
+    with crafted(answer) as url:
+        yield url, broken
 
 
 @pytest.mark.parametrize(("value", "reason"), [
     ("NaN", "bad events = nan"), ("+Inf", "bad events = inf"), ("-Inf", "bad events = -inf"),
     ("-6", "bad events = -6"),
 ])
-def test_crafted_broken_answers_are_no_data_exit_4(tmp_path: Path, crafted: tuple[str, type[Crafted]], value: str,
-                                                   reason: str) -> None:
-    url, handler = crafted
-    handler.broken["value"] = value
+def test_crafted_broken_answers_are_no_data_exit_4(tmp_path: Path, crafted_server: tuple[str, dict[str, str]],
+                                                   value: str, reason: str) -> None:
+    url, broken = crafted_server
+    broken["value"] = value
     spec = tmp_path / "pay.yaml"
     spec.write_text(SPEC.format(queries=BAD_TOTAL), encoding="utf-8")
     proc = _run(spec, url, "--format", "json", "--at", "2026-12-02T00:00:00Z")
@@ -149,9 +125,9 @@ def test_crafted_broken_answers_are_no_data_exit_4(tmp_path: Path, crafted: tupl
     assert slo["reason"].startswith("broken data from Prometheus: ") and reason in slo["reason"]
 
 
-def test_the_control_with_sound_answers_is_met(tmp_path: Path, crafted: tuple[str, type[Crafted]]) -> None:
-    url, handler = crafted
-    handler.broken["value"] = "6"
+def test_the_control_with_sound_answers_is_met(tmp_path: Path, crafted_server: tuple[str, dict[str, str]]) -> None:
+    url, broken = crafted_server
+    broken["value"] = "6"
     spec = tmp_path / "pay.yaml"
     spec.write_text(SPEC.format(queries=BAD_TOTAL), encoding="utf-8")
     proc = _run(spec, url, "--format", "json", "--at", "2026-12-02T00:00:00Z")

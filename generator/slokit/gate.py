@@ -33,20 +33,21 @@ from slokit.prometheus_api import Series
 from slokit.rollouts import conditions
 from slokit.rollouts.conditions import Trigger
 from slokit.rules.build import BURN_RATE_WINDOW
+from slokit.series import Group, group_of, group_text
 from slokit.spec.model import SLO, Service, Stage
 from slokit.spec.units import Duration, format_number
 
 Outcome = Literal["ok", "hold", "rollback"]
 Decision = Literal["promote", "hold", "rollback"]
-#: One group of a grouped SLO: its grouping labels and their values, in ``group_by`` order; () ungrouped.
-Group = tuple[tuple[str, str], ...]
 EXIT_CODES: dict[Decision, int] = {"promote": 0, "hold": 10, "rollback": 20}
 #: Prometheus refuses range queries of more than 11,000 points per series.
 MAX_POINTS = 11_000
 
 
 class Prometheus(Protocol):
-    def instant(self, expr: str, at: float) -> list[float]: ...
+    """What the gate asks Prometheus: range queries, whose answers keep each series' labels (a grouped SLO's
+    group); a value at one time is a range of one point."""
+
     def range(self, expr: str, start: float, end: float, step: float) -> list[Series]: ...
 
 
@@ -135,15 +136,6 @@ def range_step(service: Service, start: float, at: float) -> float:
     return max(step, math.ceil((at - start) / (MAX_POINTS - 1)))
 
 
-def group_text(group: Group) -> str:
-    """``market=fr``: the labels naming one group of a grouped SLO."""
-    return ", ".join(f"{k}={v}" for k, v in group)
-
-
-def _group_of(slo: SLO, labels: Mapping[str, str]) -> Group:
-    return tuple((g, labels.get(g, "")) for g in slo.group_by)
-
-
 def _about(slo: SLO, group: Group, groups: int = 1) -> str:
     """Who a check is about: the SLO, and for a grouped SLO the group (and of how many) when one decided."""
     if not slo.group_by or not group:
@@ -156,9 +148,8 @@ def _trigger_check(service: Service, t: Trigger, prom: Prometheus, start: float,
     """A trigger's verdict from its breaching evaluations, per series: a grouped SLO's alert fires per group,
     so a run is one group's, and the group with the longest run (rollback) or breaching now (hold) is named."""
     step = range_step(service, start, at)
-    per_group = [(_group_of(t.slo, s.labels), breaches(s.points, step)) for s in prom.range(t.condition.expr, start,
-                                                                                          at, step)]
-    per_group = [(g, runs) for g, runs in per_group if runs]
+    answer = prom.range(t.condition.expr, start, at, step)
+    per_group = [(group_of(t.slo.group_by, s.labels), runs) for s in answer if (runs := breaches(s.points, step))]
     title = t.alert.title
     if not per_group:
         return Check("trigger", t.name, "ok", f"{_about(t.slo, ())}: {title}: not breached in the stage", 0.0,
@@ -186,7 +177,7 @@ def _by_group(prom: Prometheus, slo: SLO, expr: str, at: float) -> dict[Group, f
     kept so that they can be refused. A one-point range query: unlike an instant answer, it keeps the labels."""
     out: dict[Group, float] = {}
     for s in prom.range(expr, at, at, 1.0):
-        group = _group_of(slo, s.labels)
+        group = group_of(slo.group_by, s.labels)
         for _, v in s.points[-1:]:
             out[group] = out.get(group, 0.0) + v
     return out

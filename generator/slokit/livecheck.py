@@ -29,6 +29,7 @@ from slokit import promql, semconv
 from slokit.check_common import CheckResult
 from slokit.live_sources import Exposition, Prometheus, Sample
 from slokit.rules.sli import sli_queries, zero_filled
+from slokit.series import group_of, group_text
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
 from slokit.spec.units import Duration, format_percent
 
@@ -242,7 +243,7 @@ def _ratio_words(share: float, slo: SLO, span: str) -> str:
 
 def _group(slo: SLO, labels: Mapping[str, str]) -> str:
     """``market=fr``: the group a series belongs to ("" for an ungrouped SLO)."""
-    return ", ".join(f"{g}={labels.get(g, '')}" for g in slo.group_by)
+    return group_text(group_of(slo.group_by, labels))
 
 
 def _nows(slo: SLO, counts: Mapping[str, tuple[float, float]], span: str, unit: str) -> list[Now]:

@@ -15,7 +15,6 @@ from slokit.report import queries
 from slokit.report.model import (
     AlertSummary,
     Buckets,
-    Group,
     Report,
     ServiceReport,
     SLOParams,
@@ -28,6 +27,7 @@ from slokit.report.model import (
 )
 from slokit.report.period import Period, format_time
 from slokit.report.prometheus import PrometheusClient, Series
+from slokit.series import Group
 from slokit.spec.model import SLO, Service
 
 
@@ -37,17 +37,13 @@ def _params(service: Service, slo: SLO) -> SLOParams:
                      group_by=slo.group_by)
 
 
-def _group(slo: SLO, labels: Mapping[str, str]) -> Group:
-    return tuple((g, labels.get(g, "")) for g in slo.group_by)
-
-
 def _by_group(result: Sequence[Series], times: Sequence[datetime], slo: SLO) -> dict[Group, list[float | None]]:
     """One value per time and group (None where there is no sample). NaN and infinities are kept: the model
     refuses them rather than reading them as no bad event."""
     at = {_ms(t): i for i, t in enumerate(times)}
     out: dict[Group, list[float | None]] = {}
     for s in result:
-        values = out.setdefault(_group(slo, s.labels), [None] * len(times))
+        values = out.setdefault(series.group_of(slo.group_by, s.labels), [None] * len(times))
         for t, v in s.points:
             i = at.get(_ms(t))
             if i is not None:

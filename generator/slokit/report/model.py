@@ -31,6 +31,7 @@ from itertools import accumulate, pairwise
 from typing import Literal
 
 from slokit.report.period import Period
+from slokit.series import Group
 
 Verdict = Literal["met", "at risk", "breached", "no data"]
 #: Order of severity, worst last: a summary's verdict is the worst of its SLOs.
@@ -42,8 +43,6 @@ AT_RISK_REMAINING = 0.25
 WORST_HOURS = 5
 #: Groups of one grouped SLO a report shows (the worst); the others are counted by verdict.
 GROUPS_SHOWN = 10
-#: One group of a grouped SLO: its grouping labels and their values, in ``group_by`` order; () ungrouped.
-Group = tuple[tuple[str, str], ...]
 #: Relative and absolute slack of "more bad events than events": sound data differs only by rounding.
 _SLACK = 1e-9
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from slokit.report.model import AlertSummary, Group, Hidden, SLOReport
+from slokit.report.model import AlertSummary, Hidden, SLOReport
+from slokit.series import group_text
 
 NO_DATA = "no data"
 
@@ -40,14 +41,9 @@ def alert_labels(a: AlertSummary, group_by: tuple[str, ...] = ()) -> str:
     return ", ".join(f"{k}={v}" for k, v in a.labels if k in shown)
 
 
-def group(g: Group) -> str:
-    """``market=fr``: one group of a grouped SLO."""
-    return ", ".join(f"{k}={v}" for k, v in g)
-
-
 def slo_name(s: SLOReport) -> str:
     """``availability``, or ``availability (market=fr)`` for a group of a grouped SLO."""
-    return f"{s.slo} ({group(s.group)})" if s.group_by else s.slo
+    return f"{s.slo} ({group_text(s.group)})" if s.group_by else s.slo
 
 
 def hidden(h: Hidden) -> str:
