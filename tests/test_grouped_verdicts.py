@@ -11,6 +11,7 @@ report's alert tables can be told apart per group.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -26,6 +27,8 @@ import pytest
 
 from gate_helpers import gate
 from slokit.gate import judge
+from slokit.live_sources import Sample
+from slokit.livecheck import PrometheusData, check_live
 from slokit.prometheus_api import Series
 from slokit.report.jsondoc import schema
 from slokit.spec import load_or_raise
@@ -167,3 +170,33 @@ def test_a_trigger_runs_per_group_so_two_short_breaches_are_not_one_long_one(tmp
     assert trigger.outcome == "ok", trigger.detail  # merged, de then fr would read as 13 minutes: roll back
     assert trigger.value == pytest.approx(360.0)
     assert trigger.group == (("market", "de"),) or trigger.group == (("market", "fr"),)
+
+
+class Api:
+    """The live check's Prometheus API: per market 10 events/s, fr's bad share ``fr``, the others 0.1 %."""
+
+    url = "http://stub"
+
+    def __init__(self, fr: float, markets: int) -> None:
+        self.fr, self.markets = fr, [f"m{i:02}" for i in range(markets - 1)] + ["fr"]
+
+    def query(self, expr: str) -> list[Sample]:
+        share = " / " in expr  # the bad share; else the total rate
+        return [Sample({"market": m}, (self.fr if m == "fr" else 0.001) if share else 10.0) for m in self.markets]
+
+
+@pytest.mark.parametrize(("fr", "level"), [(0.03, "ok"), (-0.5, "warning"), (math.nan, "warning")])
+def test_check_shows_ten_markets_and_counts_the_rest_impossible_shares_warn(tmp_path: Path, fr: float,
+                                                                             level: str) -> None:
+    spec = tmp_path / "shop.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    (service,) = load_or_raise([spec])
+    results = check_live(PrometheusData(Api(fr, 13)), [service])  # type: ignore[arg-type]
+    now = [r for r in results if "SLI now" in r.target]
+    assert len(now) == 11
+    first = now[0]
+    assert "SLI now (market=fr)" in first.target, first
+    assert (first.ok, first.level if not first.ok else "ok") == (level == "ok", level)
+    text = first.target + first.detail
+    assert ("3% bad" in text) if level == "ok" else ("impossible counts" in text)
+    assert now[-1].target.endswith("SLI now: 3 more groups of market, 0 of them above the budget")
