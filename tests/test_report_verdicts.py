@@ -25,7 +25,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from crafted_prometheus import crafted
-from slokit.report import html, jsondoc, markdown, plots
+from slokit.report import html, jsondoc, markdown, plots, slack
 from slokit.report.model import Buckets, Report, ServiceReport, SLOParams, build_slo_report, worst_first
 from slokit.report.period import parse_at, resolve
 from verdict_tsdb import openmetrics, serving
@@ -189,6 +189,9 @@ def test_groups_beyond_ten_are_counted_not_shown() -> None:
     assert len(svc["slos"]) == 10 and svc["slos"][0]["group"] == {"market": "m07"}
     assert svc["hidden_groups"] == [{"slo": "checkout", "group_by": ["market"], "groups": 3, "counts": {"met": 3}}]
     assert doc["counts"] == {"met": 12, "at risk": 0, "breached": 1, "no data": 0}
+    message = slack.summary(report)["text"].splitlines()
+    assert len(message) == 1 + 10 + 1 and message[1].startswith(":red_circle: `pay/checkout (market=m07)` breached")
+    assert message[-1] == "pay / checkout: 3 more groups by market not shown (3 met)"
 
 
 # --- --at now and plots ------------------------------------------------------------------------------------
@@ -228,3 +231,19 @@ def test_plots_of_one_bucket_span_the_period_and_show_the_point() -> None:
         assert "2025" not in svg and "2029" not in svg, "the x axis is the period, not years around it"
         assert "Dec" in svg or "12-0" in svg
         assert "<use " in svg, "the lone point is drawn as a marker"
+
+
+def test_a_group_label_value_from_prometheus_is_text_everywhere() -> None:
+    """Label values come from the server: in Markdown, HTML, plots and Slack they are text, never markup."""
+    period = resolve("1d", datetime(2026, 12, 2, tzinfo=UTC), NOW)
+    value = "<!channel> <img src=x onerror=alert(1)> $x^2$"
+    buckets = Buckets(HOUR, period.end, (1.0,) * 48, (1000.0,) * 48)
+    r = build_slo_report(_params(group_by=("market",)), period, buckets, "raw", group=(("market", value),))
+    report = _report(r)
+    rendered = MarkdownIt("commonmark").enable("table").render(markdown.render(report))
+    assert "<img" not in rendered and "&lt;img src=x onerror=alert(1)&gt;" in rendered
+    page = html.render(report)
+    assert "<img" not in page and "<!channel>" not in page
+    assert "$x^2$" in plots.burn_down(r), "drawn as typed, not as mathtext"
+    message = slack.summary(report)["text"]
+    assert "<!channel>" not in message and "&lt;!channel&gt;" in message

@@ -23,6 +23,11 @@ class SlackError(RuntimeError):
     """The webhook file is unusable or the post failed; the message never holds the URL."""
 
 
+def _escaped(value: str) -> str:
+    """Slack's own escaping of message text: ``<!channel>`` in a label value stays text, not a mention."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def summary(report: Report) -> dict[str, Any]:
     """The message: one header line and one line per SLO (verdict, SLI over the period, budget left); a grouped
     SLO's worst groups, the others counted."""
@@ -31,10 +36,11 @@ def summary(report: Report) -> dict[str, Any]:
              f"{report.count('breached')} breached, {report.count('no data')} no data)"]
     slos, hidden = shown(report.slos)
     for s in slos:
-        lines.append(f"{_ICON[s.verdict]} `{s.service}/{text.slo_name(s)}` {s.verdict}: SLI {text.pct(s.period_sli)} "
+        name = _escaped(f"{s.service}/{text.slo_name(s)}")
+        lines.append(f"{_ICON[s.verdict]} `{name}` {s.verdict}: SLI {text.pct(s.period_sli)} "
                      f"(objective {text.pct(s.objective)}), budget left {text.budget(s.budget_remaining_end)}, "
                      f"alerts {text.alert_count(s)}")
-    lines += [text.hidden(h) for h in hidden]
+    lines += [_escaped(text.hidden(h)) for h in hidden]
     return {"text": "\n".join(lines)}
 
 
