@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from slokit.counts import unsound
 from slokit.prometheus_api import Series
 from slokit.rollouts import conditions
 from slokit.rollouts.conditions import Trigger
@@ -183,29 +184,19 @@ def _by_group(prom: Prometheus, slo: SLO, expr: str, at: float) -> dict[Group, f
     return out
 
 
-#: Relative slack of "bad events above all events": both come from rates of the same scrapes, so they
-#: differ only by floating-point rounding when the data is sound.
-_SLACK = 1e-9
-
-
 def _impossible(slo: SLO, events: Mapping[Group, float], bad: Mapping[Group, float]) -> str | None:
-    """Why Prometheus' counts cannot be true (NaN, an infinity, a negative count, more bad events than
-    events), naming the group; None when they can."""
+    """Why Prometheus' counts cannot be true, naming the group; None when they can."""
     for group in sorted(events.keys() | bad.keys()):
-        n, b = events.get(group, 0.0), bad.get(group, 0.0)
-        where = f" ({group_text(group)})" if slo.group_by else ""
-        for name, v in (("events", n), ("bad events", b)):
-            if not math.isfinite(v) or v < 0:
-                return f"{name}{where} = {v:g}, not a count"
-        if b > n * (1 + _SLACK) + _SLACK:
-            return (f"more bad events than events{where} ({b:.0f} of {n:.0f}): the good query counts more than "
-                    "the total, or the bad query counts events the total does not")
+        wrong = unsound(bad.get(group, 0.0), events.get(group, 0.0))
+        if wrong is not None:
+            return f"{wrong} ({group_text(group)})" if slo.group_by else wrong
     return None
 
 
 def _burn(bad: float, events: float, budget: float) -> float:
+    bad = max(0.0, bad)  # within the slack of zero
     if budget <= 0:  # a 100 % objective: any bad event overspends
-        return 0.0 if bad <= 0 else math.inf
+        return 0.0 if bad == 0 else math.inf
     return bad / events / budget
 
 

@@ -27,6 +27,7 @@ from typing import Literal, Protocol
 
 from slokit import promql, semconv
 from slokit.check_common import CheckResult
+from slokit.counts import unsound
 from slokit.live_sources import Exposition, Prometheus, Sample
 from slokit.rules.sli import sli_queries, zero_filled
 from slokit.series import group_of, group_text
@@ -250,13 +251,12 @@ def _nows(slo: SLO, counts: Mapping[str, tuple[float, float]], span: str, unit: 
     """Per group with events, from ``(bad, total)``, the worst first: an impossible count is a warning."""
     out = []
     for group, (bad, total) in counts.items():
-        if math.isfinite(bad) and math.isfinite(total) and 0 <= bad <= total and total > 0:
-            share = bad / total
+        wrong = unsound(bad, total)
+        if wrong is not None:
+            out.append(Now(group, math.inf, f"impossible counts {span} ({unit}): {wrong}", sound=False))
+        elif total > 0:
+            share = max(0.0, bad) / total
             out.append(Now(group, share, _ratio_words(share, slo, f"{span} ({total:.3g} {unit})")))
-        elif not (total == 0 and bad == 0):
-            out.append(Now(group, math.inf, f"impossible counts {span}: {bad:g} bad of {total:g} {unit} (NaN, "
-                                            "infinite, negative, or more bad than all): check the SLI's queries",
-                           sound=False))
     return sorted(out, key=lambda n: (-n.bad_share, n.group))
 
 

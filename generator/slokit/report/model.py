@@ -30,6 +30,7 @@ from fractions import Fraction
 from itertools import accumulate, pairwise
 from typing import Literal
 
+from slokit.counts import unsound
 from slokit.report.period import Period
 from slokit.series import Group
 
@@ -43,8 +44,6 @@ AT_RISK_REMAINING = 0.25
 WORST_HOURS = 5
 #: Groups of one grouped SLO a report shows (the worst); the others are counted by verdict.
 GROUPS_SHOWN = 10
-#: Relative and absolute slack of "more bad events than events": sound data differs only by rounding.
-_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -244,13 +243,9 @@ def broken(data: Buckets) -> str | None:
     """Why the buckets cannot be true (NaN, an infinity, a negative count, more bad events than events),
     naming the first such bucket; None when they can."""
     for i, (b, t) in enumerate(zip(data.bad, data.total, strict=True)):
-        end = data.bucket_end(i).strftime("%Y-%m-%d %H:%M")
-        for name, v in (("events", t), ("bad events", b)):
-            if not math.isfinite(v) or v < -_SLACK:
-                return f"{name} = {v:g} in the bucket ending {end} UTC, not a count"
-        if b > t * (1 + _SLACK) + _SLACK:
-            return (f"{b:.0f} bad events of {t:.0f} in the bucket ending {end} UTC: more bad events than events "
-                    "(a good query counting more than the total?)")
+        wrong = unsound(b, t)
+        if wrong is not None:
+            return f"{wrong}, in the bucket ending {data.bucket_end(i):%Y-%m-%d %H:%M} UTC"
     return None
 
 
