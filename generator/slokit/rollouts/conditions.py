@@ -73,6 +73,20 @@ def burn_query(service: Service, slo: SLO, window: Duration) -> str:
     return f"(\n{raw_ratio(service, slo, window)}\n)\n/ {format_number(slo.error_budget)}"
 
 
+def worst_group(slo: SLO, query: str, op: str) -> str:
+    """``query`` reduced to its worst group, for the Argo Rollouts and Flagger analyses of a grouped SLO.
+
+    A grouped SLO's queries give one sample per group, but Argo's conditions read ``result[0]`` and Flagger
+    reads one value: either would judge an arbitrary group. So the per-group values are computed inside and
+    ``max`` (bad is high: ``op`` ``>``) or ``min`` (good is high: ``<``) keeps the worst. Groups without data
+    (no traffic in the window) drop out inside; when no group has data the answer stays empty, as before.
+    ``slokit gate`` keeps the per-group queries: it judges and names each group itself.
+    """
+    if not slo.group_by:
+        return query
+    return f"{'max' if op == '>' else 'min'}(\n{query}\n)"
+
+
 def events_query(service: Service, slo: SLO, window: Duration) -> str:
     """Events of the SLO over ``window`` (its total rate over the window times the window's seconds)."""
     _, total = sli_queries(service, slo, window)
