@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.runbooks import mdtext
 from slokit.runbooks.pages import emit
 from slokit.runbooks.site import render_page, site
