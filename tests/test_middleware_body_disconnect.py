@@ -269,6 +269,44 @@ def test_a_wsgi_app_that_read_the_whole_body_keeps_its_status() -> None:
     assert (_count(registry, 503), _count(registry, 499), _total(registry)) == (1, 0, 1)
 
 
+def test_a_wsgi_app_answering_a_short_body_is_one_499() -> None:
+    """Django's request.body reads once, read(Content-Length), and answers whatever it got."""
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        data = environ["wsgi.input"].read(1000)
+        start_response("200 OK", [])
+        return [b"%d" % len(data)]
+
+    registry = CollectorRegistry()
+    statuses, body = _wsgi_call(SlokitWSGIMiddleware(app, registry=registry), io.BufferedReader(_Socket(fail=False)))
+    assert statuses == ["200 OK"] and body == b"500"  # the app's answer passes unchanged
+    assert (_count(registry, 499), _count(registry, 200), _total(registry)) == (1, 0, 1)
+
+
+@pytest.mark.parametrize("how", ["chunks", "lines", "readinto", "iterate"])
+def test_a_whole_body_read_in_pieces_is_no_disconnect(how: str) -> None:
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        stream, got = environ["wsgi.input"], b""
+        if how == "chunks":
+            while piece := stream.read(64):
+                got += piece
+        elif how == "lines":
+            while line := stream.readline():
+                got += line
+        elif how == "readinto":
+            buf = bytearray(1000)
+            got = bytes(buf[:stream.readinto(buf)])
+        else:
+            got = b"".join(stream)
+        start_response("200 OK", [])
+        return [got]
+
+    registry = CollectorRegistry()
+    payload = b"line\n" * 200
+    statuses, body = _wsgi_call(SlokitWSGIMiddleware(app, registry=registry), io.BytesIO(payload))
+    assert statuses == ["200 OK"] and body == payload
+    assert (_count(registry, 200), _count(registry, 499)) == (1, 0)
+
+
 GUNICORN_APP = """
 import flask
 

@@ -47,8 +47,8 @@ class _Input:
 
     Every attribute is the server's own (``hasattr(stream, "readinto")`` answers as for the server's
     stream); reads are passed through unchanged, exceptions included. A read that fails with an OSError or
-    ValueError (a closed socket), or that ends before ``Content-Length`` bytes were read, marks the
-    request as abandoned by the client.
+    ValueError (a closed socket), or that comes back short or empty before ``Content-Length`` bytes were
+    read, marks the request as abandoned by the client.
     """
 
     __slots__ = ("_expected", "_read", "_response", "_stream")
@@ -85,13 +85,17 @@ class _Input:
             if got is None:  # readinto on a stream with nothing ready yet: says nothing
                 return
             n = got if isinstance(got, int) else sum(map(len, got)) if isinstance(got, list) else len(got)
+            left = self._expected - self._read  # before this read
             self._read += n
             if self._read >= self._expected:
                 return
             if isinstance(asked, bytearray | memoryview):
                 asked = len(asked)
             to_the_end = name in ("read", "readlines") and (asked is None or asked < 0)
-            if to_the_end or (n == 0 and asked != 0):
+            # A server's read(n) returns fewer than n bytes only at the end of the stream (PEP 3333's
+            # input is a file: gunicorn, Werkzeug, wsgiref and waitress all fill the read or reach EOF).
+            short = name == "read" and isinstance(asked, int) and 0 < n < min(asked, left)
+            if to_the_end or short or (n == 0 and asked != 0):
                 self._response.client_gone = True  # the body ended before Content-Length: the client left
         except Exception:
             self._response._middleware.instruments.failed("the WSGI middleware's input")
