@@ -45,15 +45,13 @@ def safe_url(url: str) -> bool:
     return not any(ch in url for ch in ":&\\") and not any(ord(ch) < 33 for ch in url)
 
 
-def _code_span_end(line: str, start: int) -> int:
-    """End of the code span whose backtick run starts at ``start`` (CommonMark: the next run of exactly as
-    many backticks), or -1 when the run closes nothing and stays literal."""
-    n = len(line) - len(line[start:].lstrip("`"))
-    run = n - start
-    for m in _BACKTICKS.finditer(line, n):
-        if len(m.group(0)) == run:
-            return m.end()
-    return -1
+def _backtick_stop(line: str, start: int) -> int:
+    """Where the text opened by the backtick run at ``start`` ends: after the code span it opens (CommonMark:
+    closed by the next run of exactly as many backticks), or after the run itself when it closes nothing and
+    stays literal."""
+    after = len(line) - len(line[start:].lstrip("`"))
+    run = after - start
+    return next((m.end() for m in _BACKTICKS.finditer(line, after) if len(m.group(0)) == run), after)
 
 
 def _no_html(line: str) -> str:
@@ -67,9 +65,7 @@ def _no_html(line: str) -> str:
             out.append(line[i:i + 2])
             i += 2
         elif ch == "`":
-            end = _code_span_end(line, i)
-            run = len(line) - len(line[i:].lstrip("`")) - i
-            stop = end if end >= 0 else i + run
+            stop = _backtick_stop(line, i)
             out.append(line[i:stop])
             i = stop
         elif ch == "<":
