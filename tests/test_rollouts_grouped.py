@@ -1,6 +1,6 @@
 """The Argo Rollouts and Flagger analyses of a grouped SLO judge its worst group, not an arbitrary one.
 
-Three markets; only ``fr`` fails (half its requests 5xx and slow, half its payments failed) for 30 minutes.
+Three markets; only ``fr`` fails (half its requests 5xx and slow, half its payments not ok) for 30 minutes.
 promtool evaluates every generated query: each answers one sample (Argo reads ``result[0]``, Flagger one
 value), equal to the failing market's own recorded value, and its Argo failure condition holds during the
 incident only; without traffic the answer is empty (inconclusive for Argo, never a success).
@@ -35,7 +35,7 @@ slos:
     group_by: [market]
     sli:
       ratio:
-        bad: 'sum by (market) (rate(payments_failed_total[{{window}}]))'
+        good: 'sum by (market) (rate(payments_ok_total[{{window}}]))'
         total: 'sum by (market) (rate(payments_total[{{window}}]))'
     alerts:
       - {good_ratio_below: 90%, for: 3m, severity: page, rollback: true}
@@ -63,7 +63,7 @@ RECORDED = {
 
 
 def _series(service: Service) -> list[dict[str, str]]:
-    """100 requests and 100 payments a minute per market; fr's incident: half 5xx and slow (3 s), half failed."""
+    """100 requests and 100 payments a minute per market; fr's incident: half 5xx and slow (3 s), half not ok."""
     m = service.metrics
     out: list[dict[str, str]] = []
     les = [*(repr(float(b)) for b in sorted(service.buckets)), "+Inf"]
@@ -81,7 +81,7 @@ def _series(service: Service) -> list[dict[str, str]]:
             out.append({"series": f'{m.duration_bucket}{{{base}, http_response_status_code="500", le="{le}"}}',
                         "values": failing if slow else "0+0x120"})
         out.append({"series": f'payments_total{{market="{market}"}}', "values": counter([(120, 100)])})
-        out.append({"series": f'payments_failed_total{{market="{market}"}}', "values": failing})
+        out.append({"series": f'payments_ok_total{{market="{market}"}}', "values": ok})
     return out
 
 
@@ -89,8 +89,8 @@ def _expr(expr: str, at: str, value: float | None) -> dict[str, Any]:
     return {"expr": expr, "eval_time": at, "exp_samples": [] if value is None else [{"labels": "{}", "value": value}]}
 
 
-@each_toolset
-def test_the_worst_group_decides_every_analysis(tmp_path: Path) -> None:
+def _generate(tmp_path: Path) -> tuple[Service, dict[str, dict[str, Any]]]:
+    """The service, its rules under ``tmp_path`` and the Argo metrics by name (the Flagger queries equal)."""
     spec = tmp_path / "shop.yaml"
     spec.write_text(SPEC, encoding="utf-8")
     (service,) = load_or_raise([spec])
@@ -102,6 +102,20 @@ def test_the_worst_group_decides_every_analysis(tmp_path: Path) -> None:
     metrics = {m["name"]: m for m in template["spec"]["metrics"]}
     flagger = {d["spec"]["query"] for d in yaml.safe_load_all(files[paths(service)["flagger"]]) if d}
     assert flagger == {m["provider"]["prometheus"]["query"] for m in metrics.values()}
+    return service, metrics
+
+
+def _promtool(tmp_path: Path, series: list[dict[str, str]], tests: list[dict[str, Any]]) -> None:
+    test_file = {"rule_files": ["alerts/shop.rules.yml"], "evaluation_interval": "1m",
+                 "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": tests}]}
+    (tmp_path / "grouped.test.yml").write_text(yaml.safe_dump(test_file, sort_keys=False), encoding="utf-8")
+    proc = run_promtool("test", "rules", "grouped.test.yml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+
+
+@each_toolset
+def test_the_worst_group_decides_every_analysis(tmp_path: Path) -> None:
+    service, metrics = _generate(tmp_path)
     assert set(RECORDED) | {"availability-p95-above-1s"} <= set(metrics)
 
     tests: list[dict[str, Any]] = []
@@ -125,9 +139,24 @@ def test_the_worst_group_decides_every_analysis(tmp_path: Path) -> None:
     tests.append({"expr": 'slo:sli_error:ratio_rate5m{service="shop", slo="availability"} > 0.05', "eval_time": "89m",
                   "exp_samples": [{"labels": 'slo:sli_error:ratio_rate5m{market="fr", service="shop", '
                                    'slo="availability"}', "value": 0.5}]})
-    test_file = {"rule_files": ["alerts/shop.rules.yml"], "evaluation_interval": "1m",
-                 "tests": [{"interval": "1m", "input_series": _series(service), "promql_expr_test": tests}]}
-    (tmp_path / "grouped.test.yml").write_text(yaml.safe_dump(test_file, sort_keys=False), encoding="utf-8")
-    proc = run_promtool("test", "rules", "grouped.test.yml", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    _promtool(tmp_path, _series(service), tests)
+
+
+@each_toolset
+def test_a_group_with_impossible_data_leaves_no_answer(tmp_path: Path) -> None:
+    """de counts more good payments than payments (a broken exporter): its bad ratio is negative and drops
+    out of the per-group values. Judging the remaining healthy markets would promote on bad data; instead the
+    checkout analyses answer nothing (Argo: inconclusive; Flagger: no value, a failed check)."""
+    service, metrics = _generate(tmp_path)
+    series = [s for s in _series(service) if "payments" not in s["series"]]
+    for market, good in (("fr", 100), ("us", 99), ("de", 150)):
+        series.append({"series": f'payments_total{{market="{market}"}}', "values": counter([(120, 100)])})
+        series.append({"series": f'payments_ok_total{{market="{market}"}}', "values": counter([(120, good)])})
+    tests = []
+    for name, metric in metrics.items():
+        query = metric["provider"]["prometheus"]["query"]
+        broken = name.startswith("checkout-")
+        tests.append(_expr(f"count(({query})) or vector(0)", "50m", 0 if broken else 1))
+    assert sum(name.startswith("checkout-") for name in metrics) == 2
+    _promtool(tmp_path, series, tests)
 

@@ -41,7 +41,7 @@ def _trigger_metric(service: Service, t: Trigger) -> dict[str, Any]:
         "failureLimit": t.for_.ms // interval.ms,
         "successCondition": f"len(result) > 0 && result[0] {_NOT_NEGATED[c.op]} {c.threshold}",
         "failureCondition": f"len(result) > 0 && result[0] {c.op} {c.threshold}",
-        "provider": _prometheus(conditions.worst_group(t.slo, c.value, c.op)),
+        "provider": _prometheus(conditions.worst_group(service, t.slo, c.value, c.op, t.guardrail.window)),
     }
 
 
@@ -54,8 +54,8 @@ def analysis_template(service: Service) -> dict[str, Any]:
             "interval": "5m",
             "successCondition": f"len(result) > 0 && result[0] <= {limit}",
             "failureCondition": "false",
-            "provider": _prometheus(conditions.worst_group(slo, conditions.burn_query(service, slo, BURN_RATE_WINDOW),
-                                                           ">")),
+            "provider": _prometheus(conditions.worst_group(
+                service, slo, conditions.burn_query(service, slo, BURN_RATE_WINDOW), ">", BURN_RATE_WINDOW)),
         })
     return {
         "apiVersion": API_VERSION,

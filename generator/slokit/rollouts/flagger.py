@@ -37,10 +37,11 @@ def _template(service: Service, metric: str, query: str) -> dict[str, Any]:
 
 
 def metric_templates(service: Service) -> list[dict[str, Any]]:
-    out = [_template(service, t.name, conditions.worst_group(t.slo, t.condition.value, t.condition.op))
+    out = [_template(service, t.name, conditions.worst_group(service, t.slo, t.condition.value, t.condition.op,
+                                                             t.guardrail.window))
            for t in conditions.triggers(service)]
-    out += [_template(service, conditions.burn_name(slo),
-                      conditions.worst_group(slo, conditions.burn_query(service, slo, BURN_RATE_WINDOW), ">"))
+    out += [_template(service, conditions.burn_name(slo), conditions.worst_group(
+                service, slo, conditions.burn_query(service, slo, BURN_RATE_WINDOW), ">", BURN_RATE_WINDOW))
             for slo in service.slos]
     return out
 
