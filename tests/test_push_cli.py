@@ -85,7 +85,7 @@ def test_token_file_with_trailing_newline(grafana: GrafanaStandIn, out: Path, tm
     [
         (None, TOKEN, [], "no Grafana URL: set GRAFANA_URL or pass --url"),
         ("http://127.0.0.1:1", None, [], "no Grafana token: set GRAFANA_TOKEN or pass --token-file"),
-        ("http://127.0.0.1:1", None, ["--token-file", "/nonexistent/token"], "cannot read the token file"),
+        ("http://127.0.0.1:1", None, ["--token-file", "/nonexistent/token"], "cannot read the Grafana token file"),
         ("http://127.0.0.1:1", f"{TOKEN} extra", [], "contains whitespace"),
         (f"http://user:{TOKEN}@127.0.0.1:1", TOKEN, [], "must not contain credentials"),
     ],

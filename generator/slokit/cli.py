@@ -1,8 +1,9 @@
 """The ``slokit`` command line: the edge where files are read, artifacts written and tools run.
 
-Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path), 3 a live
-check's URL (``check --metrics-url/--prometheus``) gave no usable answer, 73 the output folder could not be
-written. No command prints a traceback for bad input: every problem a spec can have is a diagnostic (exit 1).
+Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path, unusable
+connection option), 3 a live check's URL (``check --metrics-url/--prometheus``) gave no usable answer
+(unreachable, credentials refused, malformed answers), 73 the output folder could not be written. No
+command prints a traceback for bad input: every problem a spec can have is a diagnostic (exit 1).
 What is left, a bug in slokit itself, prints one line and exits 70 (set SLOKIT_DEBUG=1 to see the traceback);
 the line names only the exception's type, since its text may quote anything.
 """
@@ -21,15 +22,18 @@ import click
 from slokit import __version__, pipeline, promql_check, toolchain
 from slokit.checks import CheckResult, ToolMissing, run_checks
 from slokit.gate_cli import gate_command
-from slokit.live_sources import HTTP, Prometheus, Unreachable, scrape
+from slokit.http_options import ConnectionOptions, Seconds, prometheus_connection_options
+from slokit.live_sources import Unreachable, scrape
 from slokit.livecheck import MetricsData, PrometheusData, check_live
 from slokit.migrate_cli import export_command, import_command
+from slokit.prometheus_client import ConfigProblem, Connection, PrometheusClient, PrometheusError
 from slokit.push_cli import push_command
 from slokit.report.command import report_command
 from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
 from slokit.spec.grammar import SERVICE
 from slokit.spec.model import Service
+from slokit.transport import RetryPolicy, Timeouts
 from slokit.writers import WriteError, write_tree
 
 DEFAULT_SPEC_DIR = "slo"
@@ -152,20 +156,28 @@ def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
               help="Check the specs against a running service's /metrics instead of the generated files.")
 @click.option("--prometheus", "prometheus_url", default=None, metavar="URL",
               help="Check the specs against a live Prometheus (its HTTP API) instead of the generated files.")
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="Seconds per HTTP request of --metrics-url/--prometheus.")
+@click.option("--timeout", default=5.0, show_default=True, type=Seconds(),
+              help="Seconds per HTTP request of --metrics-url/--prometheus, as a whole, answer included.")
 @click.option("--retries", default=2, show_default=True, type=click.IntRange(0, 10),
-              help="Retries after a connection error, timeout or 5xx answer.")
+              help="Retries after a connection error, timeout, 429 or 5xx answer.")
+@prometheus_connection_options
 def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometheus_url: str | None,
-          timeout: float, retries: int) -> None:
+          timeout: float, retries: int, prometheus_options: ConnectionOptions) -> None:
     """Run promtool and amtool over the generated artifacts and report per file; with --metrics-url or
     --prometheus, check instead that every SLO's series, routes, buckets and caches exist in live data.
 
     Exit codes: 0 passed, 1 a check failed, 2 usage error, 3 a --metrics-url/--prometheus URL gave no
-    usable answer."""
+    usable answer (unreachable, credentials refused, malformed answers)."""
     result = load_or_exit(paths, "check")
     if metrics_url or prometheus_url:
-        _report(_live(result.services, metrics_url, prometheus_url, HTTP(timeout=timeout, retries=retries)))
+        timeouts, retry = Timeouts(connect=min(5.0, timeout), read=timeout), RetryPolicy(attempts=retries + 1)
+        connection = None
+        if prometheus_url:
+            try:
+                connection = prometheus_options.connection(prometheus_url)
+            except ConfigProblem as exc:
+                _fail_usage(f"--prometheus: {exc}")
+        _report(_live(result.services, metrics_url, connection, timeouts, retry))
         return
     try:
         results = run_checks(Path(out_dir), result.services)
@@ -176,19 +188,25 @@ def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometh
     _report(results)
 
 
-def _live(services: Sequence[Service], metrics_url: str | None, prometheus_url: str | None,
-          http: HTTP) -> list[CheckResult]:
-    """The live checks of every source given; an unusable URL exits 3 with one line saying why."""
-    for option, url in (("--metrics-url", metrics_url), ("--prometheus", prometheus_url)):
-        if url is not None and not url.startswith(("http://", "https://")):
-            _fail_usage(f"{option} must be an http:// or https:// URL")
+def _live(services: Sequence[Service], metrics_url: str | None, connection: Connection | None,
+          timeouts: Timeouts, retry: RetryPolicy) -> list[CheckResult]:
+    """The live checks of every source given; an unusable URL exits 3 with one line saying why. Warnings in
+    Prometheus' answers (a partial response) are a check of their own that fails as a warning."""
+    if metrics_url is not None and not metrics_url.startswith(("http://", "https://")):
+        _fail_usage("--metrics-url must be an http:// or https:// URL")
     results: list[CheckResult] = []
     try:
         if metrics_url:
-            results.extend(check_live(MetricsData(scrape(metrics_url, http)), services))
-        if prometheus_url:
-            results.extend(check_live(PrometheusData(Prometheus(prometheus_url, http)), services))
-    except Unreachable as exc:
+            results.extend(check_live(MetricsData(scrape(metrics_url, timeouts, retry)), services))
+        if connection:
+            with PrometheusClient(connection, timeouts=timeouts, retry=retry,
+                                  user_agent=f"slokit/{__version__}") as client:
+                results.extend(check_live(PrometheusData(client), services))
+            for warning in dict.fromkeys(client.warnings):
+                results.append(CheckResult("prometheus", "answers complete", False,
+                                           f"Prometheus answered with a warning, the data may be partial: {warning}",
+                                           "warning"))
+    except (Unreachable, PrometheusError) as exc:
         click.echo(f"slokit check: {exc}", err=True)
         sys.exit(EXIT_UNREACHABLE)
     return results

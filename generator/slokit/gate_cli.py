@@ -1,12 +1,15 @@
 """``slokit gate``: the rollout gate on the command line (reading the specs and Prometheus are the edges).
 
 Exit codes: 0 promote, 10 hold, 20 roll back, 1 a spec has errors, 2 usage error (unknown service, no
-``rollout:``, a stage out of range, a bad time or URL), 3 Prometheus unreachable or answering with errors.
+``rollout:``, a stage out of range, a bad time, URL or connection option), 3 Prometheus unusable
+(unreachable, refusing the credentials, failing, or answering in a shape that is not its API).
+An answer with ``warnings`` (a partial response from Thanos or Mimir) is at most a hold.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -16,9 +19,10 @@ from typing import NoReturn
 import click
 
 from slokit import gate
-from slokit.grafana_api import RetryPolicy, Timeouts
-from slokit.prometheus_api import PrometheusClient, PrometheusError
+from slokit.http_options import ConnectionOptions, Seconds, prometheus_connection_options
+from slokit.prometheus_client import ConfigProblem, PrometheusClient, PrometheusError, Series
 from slokit.spec.units import Duration, UnitError
+from slokit.transport import RetryPolicy, Timeouts
 
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
@@ -29,13 +33,18 @@ def _usage(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
+#: The latest time the gate accepts (the end of year 9999, as far as datetimes go).
+MAX_TIME = 253_402_300_799.0
+
+
 def parse_time(text: str, now: float, option: str) -> float:
-    """Unix seconds from RFC 3339 (``2026-12-01T10:00:00Z``), a unix timestamp, or a duration ago (``36h``)."""
+    """Unix seconds from RFC 3339 (``2026-12-01T10:00:00Z``), a unix timestamp, or a duration ago (``36h``);
+    a usage error for a time before 1970 or after the year 9999."""
     text = text.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
+        return _in_range(float(text), text, option)
     try:
-        return now - Duration.parse(text).seconds
+        return _in_range(now - Duration.parse(text).seconds, text, option)
     except UnitError:
         pass
     try:
@@ -45,7 +54,27 @@ def parse_time(text: str, now: float, option: str) -> float:
                "duration ago like 36h)")
     if parsed.tzinfo is None:
         _usage(f"{option}: {text!r} has no time zone; add Z or an offset such as +01:00")
-    return parsed.timestamp()
+    return _in_range(parsed.timestamp(), text, option)
+
+
+def _in_range(t: float, text: str, option: str) -> float:
+    if not 0 <= t <= MAX_TIME:
+        _usage(f"{option}: {text!r} is not a time between 1970 and the year 9999")
+    return t
+
+
+class _Reads:
+    """The gate's two reads (:class:`gate.Prometheus`) over the Prometheus client: an instant query's values
+    without NaN, as the gate has always read them, and range queries."""
+
+    def __init__(self, client: PrometheusClient) -> None:
+        self.client = client
+
+    def instant(self, expr: str, at: float) -> list[float]:
+        return [s.value for s in self.client.query(expr, at) if not math.isnan(s.value)]
+
+    def range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        return list(self.client.query_range(expr, start, end, step))
 
 
 def _print(verdict: gate.Verdict) -> None:
@@ -79,11 +108,16 @@ def _json(verdict: gate.Verdict) -> None:
                               "Without it the gate never promotes.")
 @click.option("--at", "at_text", help="Judge as of this time instead of now (same forms as --since).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each answer.")
-@click.option("--retries", default=3, show_default=True, help="Retries after a failed request.")
-@click.option("--backoff", default=0.5, show_default=True, help="First retry delay in seconds (doubles).")
+@click.option("--timeout", default=10.0, show_default=True, type=Seconds(),
+              help="Seconds for each request as a whole, answer included.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
+              help="Retries after a connection error, timeout, 429 or 5xx.")
+@click.option("--backoff", default=0.5, show_default=True, type=Seconds(minimum=0),
+              help="First retry delay in seconds (doubles, at most 8).")
+@prometheus_connection_options
 def gate_command(paths: tuple[str, ...], service_name: str, number: int, url: str, since: str | None,
-                 at_text: str | None, as_json: bool, timeout: float, retries: int, backoff: float) -> None:
+                 at_text: str | None, as_json: bool, timeout: float, retries: int, backoff: float,
+                 prometheus_options: ConnectionOptions) -> None:
     """Promote, hold or roll back a rollout stage: evaluates the rollback triggers and each SLO's burn over
     the stage against Prometheus. Exit 0 promote, 10 hold, 20 roll back, 1 spec errors, 2 usage error,
     3 Prometheus unreachable."""
@@ -98,23 +132,22 @@ def gate_command(paths: tuple[str, ...], service_name: str, number: int, url: st
     stages = len(service.rollout.stages)
     if not 1 <= number <= stages:
         _usage(f"--stage must be between 1 and {stages} (the stages of {service_name}), got {number}")
-    if timeout <= 0 or retries < 0 or backoff < 0:
-        _usage("--timeout must be positive, --retries and --backoff not negative")
     now = time.time()
     at = parse_time(at_text, now, "--at") if at_text else now
     start = parse_time(since, now, "--since") if since else None
     if start is not None and start >= at:
         _usage(f"--since {gate.timestamp(start)} is not before {gate.timestamp(at)}")
     try:
-        client = PrometheusClient(url, timeouts=Timeouts(connect=timeout, read=timeout),
+        client = PrometheusClient(prometheus_options.connection(url), timeouts=Timeouts(connect=timeout, read=timeout),
                                   retry=RetryPolicy(attempts=retries + 1, backoff=backoff))
-    except ValueError as exc:
+    except ConfigProblem as exc:
         _usage(f"--prometheus: {exc}")
     try:
         with client:
-            verdict = gate.judge(service, number, client, at=at, since=start)
+            verdict = gate.judge(service, number, _Reads(client), at=at, since=start)
     except PrometheusError as exc:
         click.echo(f"slokit gate: {exc}; no verdict (exit {EXIT_UNREACHABLE})", err=True)
         sys.exit(EXIT_UNREACHABLE)
+    verdict = gate.with_warnings(verdict, client.warnings)
     (_json if as_json else _print)(verdict)
     sys.exit(verdict.exit_code)

@@ -26,7 +26,8 @@ from typing import Literal, Protocol
 
 from slokit import promql, semconv
 from slokit.checks import CheckResult
-from slokit.live_sources import Exposition, Prometheus, Sample
+from slokit.live_sources import Exposition
+from slokit.prometheus_client import PrometheusClient, Sample
 from slokit.rules.sli import sli_queries, sli_ratio
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
 from slokit.spec.units import Duration, format_percent
@@ -276,7 +277,7 @@ class PrometheusData:
     kind = "prometheus"
     span = f"over the last {NOW}"
 
-    def __init__(self, api: Prometheus) -> None:
+    def __init__(self, api: PrometheusClient) -> None:
         self.api = api
         self.where = api.url
 

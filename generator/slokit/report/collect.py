@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from slokit import series
+from slokit.prometheus_client import PrometheusClient, Result, Series
 from slokit.report import queries
 from slokit.report.model import (
     AlertSummary,
@@ -24,7 +26,6 @@ from slokit.report.model import (
     summarize_alerts,
 )
 from slokit.report.period import Period
-from slokit.report.prometheus import PrometheusClient, Series
 from slokit.spec.model import SLO, Service
 
 
@@ -45,9 +46,24 @@ def _values(result: Sequence[Series], times: Sequence[datetime]) -> list[float |
     return [by_time.get(_ms(t)) for t in times]
 
 
-def _ms(t: datetime) -> int:
+def _ms(t: datetime | float) -> int:
     """Milliseconds, the resolution Prometheus answers in: a float timestamp does not round-trip exactly."""
-    return round(t.timestamp() * 1000)
+    return round((t.timestamp() if isinstance(t, datetime) else t) * 1000)
+
+
+def _range(client: PrometheusClient, expr: str, start: datetime, end: datetime, step: timedelta) -> Result[Series]:
+    return client.query_range(expr, start.timestamp(), end.timestamp(), step.total_seconds())
+
+
+def _partial(report: SLOReport, warnings: Sequence[str]) -> SLOReport:
+    """A partial answer (Prometheus' ``warnings``, as Thanos and Mimir send when a store is missing) never
+    makes an SLO met or at risk: it is "no data"; a breach stays a breach, with the warning added."""
+    if not warnings:
+        return report
+    why = "partial data: Prometheus answered with warnings (" + "; ".join(list(dict.fromkeys(warnings))[:2]) + ")"
+    if report.verdict == "breached":
+        return replace(report, reason=f"{report.reason}; {why}")
+    return replace(report, verdict="no data", reason=f"{why}, so it is not judged")
 
 
 def _first(values: Sequence[float | None]) -> int:
@@ -72,7 +88,7 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
     times = [start + i * step for i in range(n)]
 
     def read(queries_: tuple[str, str]) -> tuple[list[float | None] | None, str]:
-        return _values(client.query_range(queries_[1], start, period.end, step), times), queries_[0]
+        return _values(_range(client, queries_[1], start, period.end, step), times), queries_[0]
 
     recorded_total, recorded_bad = read(queries.recorded_events(service, slo, step))
     chosen: tuple[list[float | None] | None, str, Source] = (recorded_total, recorded_bad, "recorded")
@@ -83,17 +99,17 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
     total, bad_query, source = chosen
     if total is None:
         return Buckets(step, period.end, (0.0,) * n, (0.0,) * n), "missing"
-    bad = _values(client.query_range(bad_query, start, period.end, step), times)
+    bad = _values(_range(client, bad_query, start, period.end, step), times)
     return Buckets(step, period.end, _filled(bad, n), _filled(total, n)), source
 
 
 def fetch_alerts(client: PrometheusClient, service: Service, period: Period) -> dict[str, list[AlertSummary]]:
     """The service's alerts that fired in the period, by SLO name."""
     step = queries.alert_step(service)
-    result = client.query_range(queries.firing_alerts(service), period.start + step, period.end, step)
+    result = _range(client, queries.firing_alerts(service), period.start + step, period.end, step)
     by_slo: dict[str, list[AlertSummary]] = {}
     for s in result:
-        for a in summarize_alerts([(dict(s.labels), [t for t, _ in s.points])], step):
+        for a in summarize_alerts([(dict(s.labels), [datetime.fromtimestamp(t, UTC) for t, _ in s.points])], step):
             by_slo.setdefault(s.labels.get(series.SLO_LABEL, ""), []).append(a)
     return by_slo
 
@@ -105,12 +121,16 @@ def collect(client: PrometheusClient, services: Sequence[Service], period: Perio
     out = []
     for service in services:
         progress(f"{service.name}: alerts that fired in {period.title}")
+        seen = len(client.warnings)
         alerts = fetch_alerts(client, service, period)
+        service_warnings = client.warnings[seen:]
         slos: list[SLOReport] = []
         for slo in service.slos:
             done += 1
             progress(f"[{done}/{total}] {service.name}/{slo.name}: events over {slo.window} + {period.title}")
+            seen = len(client.warnings)
             buckets, source = fetch_buckets(client, service, slo, period)
-            slos.append(build_slo_report(_params(service, slo), period, buckets, source, alerts.get(slo.name, ())))
+            report = build_slo_report(_params(service, slo), period, buckets, source, alerts.get(slo.name, ()))
+            slos.append(_partial(report, service_warnings + client.warnings[seen:]))
         out.append(ServiceReport(service.name, service.owner, tuple(slos)))
-    return Report(period=period, generated_at=generated_at, prometheus=client.display_url, services=tuple(out))
+    return Report(period=period, generated_at=generated_at, prometheus=client.url, services=tuple(out))
