@@ -2,7 +2,7 @@
 
 It speaks to the Prometheus most teams actually query: behind a bearer token or basic auth, with a private
 CA, a Mimir / Cortex tenant header (``X-Scope-OrgID``), or a Thanos querier. :class:`Connection` says how to
-reach it (``slokit.http_options`` builds one from the command line and the environment).
+reach it (``slokit.cli.options`` builds one from the command line and the environment).
 
 What a caller can rely on:
 

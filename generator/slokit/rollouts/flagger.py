@@ -4,7 +4,7 @@ Flagger checks every metric once per ``interval`` against its ``thresholdRange``
 canary's weight, and ``threshold`` failed checks roll it back. ``interval`` is the rules' evaluation interval
 and ``threshold`` the number of intervals in the shortest trigger's ``for`` plus one, the evaluation at which
 its alert fires. Flagger has one interval for all steps, so ``stepWeights`` carries the stages' shares but
-not their minimum durations; a 0 % stage has no Flagger equivalent (see the README for running
+not their minimum durations; a 0 % stage has no Flagger equivalent (see docs/gate-and-rollouts.md for running
 ``slokit gate`` beside it).
 """
 

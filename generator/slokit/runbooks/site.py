@@ -9,7 +9,6 @@ Page chrome comes from a Jinja2 template with autoescape on.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markupsafe import Markup
 
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.runbooks.pages import INDEX, emit
 from slokit.spec.model import Service
 from slokit.writers import WriteError, write_tree
@@ -118,25 +117,3 @@ def write_site(out_dir: Path, services: Sequence[Service]) -> list[Path]:
         raise click.UsageError(f"{out_dir} is a filesystem root")
     files = {f"{target.name}/{rel}": text for rel, text in site(services).items()}
     return write_tree(target.parent, files, [target.name])
-
-
-@click.command("runbooks")
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--html", "html_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the static site (created; an earlier site there is replaced).")
-def runbooks_command(paths: tuple[str, ...], html_dir: str) -> None:
-    """Render the runbooks of the specs (default: slo/) as a static HTML site."""
-    from slokit.cli import EXIT_CANT_WRITE, load_or_exit  # the CLI imports this module; load at call time
-
-    result = load_or_exit(paths, "runbooks")
-    try:
-        written = write_site(Path(html_dir), result.services)
-    except click.UsageError as exc:
-        click.echo(f"slokit: {exc.message}", err=True)
-        sys.exit(2)
-    except WriteError as exc:
-        click.echo(f"slokit: {exc}", err=True)
-        sys.exit(EXIT_CANT_WRITE)
-    pages = sum(1 for p in written if p.suffix == ".html")
-    click.echo(f"wrote {pages} page(s) for {len(result.services)} service(s) under {html_dir}/ "
-               f"(open {Path(html_dir) / 'index.html'})")

@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from slokit import __version__
+from slokit.cli.common import load_or_exit
+from slokit.cli.options import Seconds
 from slokit.grafana_api import ConfigError, GrafanaClient, check_token
-from slokit.http_options import Seconds
 from slokit.push import INPUT_ERROR, Report, collect, push
 from slokit.transport import FileProblem, RetryPolicy, Timeouts, check_ca_file, read_small_file
 
@@ -74,8 +75,6 @@ def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_fi
     to the folder most services use. Every dashboard gets its own result line; one failure does not stop
     the others.
     """
-    from slokit.cli import load_or_exit  # here, not at the top: cli.py imports this module
-
     services = load_or_exit(paths, "push").services
     try:
         if not url:
