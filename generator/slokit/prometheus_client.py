@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 
 from slokit.transport import (
     RETRY_STATUSES,
@@ -157,6 +158,8 @@ class PrometheusClient:
         self._secrets = conn.secrets
         self._timeouts, self._retry, self._sleep = timeouts, retry, sleep
         verify: bool | str = False if conn.insecure_skip_verify else (conn.ca_file or True)
+        if conn.insecure_skip_verify:  # asked for by name: no warning on every request
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._session = Session(user_agent=user_agent, verify=verify)
         self._session.headers["Accept"] = "application/json"
         self._session.headers.update(dict(conn.headers))

@@ -153,6 +153,8 @@ class Session(requests.Session):
         watchdog.daemon = True
         watchdog.start()
         kwargs.setdefault("allow_redirects", False)
+        # Per request: a session's own ``verify`` loses against REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+        kwargs.setdefault("verify", self.verify)
         try:
             resp = self.request(method, url, timeout=(min(timeouts.connect, limit), limit), **kwargs)
         except requests.RequestException:
