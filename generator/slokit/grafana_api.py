@@ -33,6 +33,7 @@ from slokit.transport import (
     attempt_failure,
     attempts_text,
     redact,
+    redirect_target,
     safe_url,
     status_failure,
     with_retries,
@@ -198,8 +199,10 @@ class GrafanaClient:
             ) from None
         if not isinstance(body, dict) or body.get("database") != "ok":
             state = body.get("database") if isinstance(body, dict) else None
-            raise ServerError(f"Grafana at {self.base_url} reports its database as {state or 'unknown'!s}")
-        return body
+            raise ServerError(f"Grafana at {self.base_url} reports its database as "
+                              f"{self._redact(str(state or 'unknown'))[:40]}")
+        # The answer is shown (the version): a careless or hostile server may have put the token in it.
+        return {k: self._redact(v)[:_MAX_DETAIL] if isinstance(v, str) else v for k, v in body.items()}
 
     def list_folders(self, page_size: int = 1000) -> list[dict[str, Any]]:
         """Every folder the token can see (``GET /api/folders``, paged)."""
@@ -323,7 +326,7 @@ class GrafanaClient:
             label = kind or "Precondition Failed"
             return DashboardConflict(f"{what}: Grafana answered 412 {label}{detail}", kind)
         if 300 <= status < 400:
-            where = self._redact(resp.headers.get("Location", "?"))
+            where = self._redact(redirect_target(resp.headers.get("Location", "?")))
             return Rejected(f"{what}: Grafana redirected to {where}; pass that address as the Grafana URL")
         return Rejected(f"{what}: Grafana answered {status}{detail}")
 

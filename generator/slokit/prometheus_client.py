@@ -42,6 +42,7 @@ from slokit.transport import (
     attempt_failure,
     attempts_text,
     redact,
+    redirect_target,
     status_failure,
     with_retries,
 )
@@ -324,7 +325,7 @@ class PrometheusClient:
                            "--prometheus-bearer-token-file, --prometheus-basic-auth-file and --prometheus-header",
                            False)
         if 300 <= status < 400:
-            target = self._redact(resp.headers.get("Location", "?"))
+            target = self._redact(redirect_target(resp.headers.get("Location", "?")))
             return Failure(f"{where} redirected to {target}; pass the address it redirects to as --prometheus "
                            "(redirects are not followed: they would carry the credentials elsewhere)", False)
         if status == 404:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 from weakref import WeakSet
 
 import requests
@@ -276,6 +276,16 @@ def connection_reason(exc: requests.ConnectionError) -> str:
 def safe_url(url: str) -> str:
     """``url`` with any user-info removed (for messages about URLs that were rejected)."""
     return re.sub(r"//[^/@]*@", "//<redacted>@", url)
+
+
+def redirect_target(location: str) -> str:
+    """Where a redirect points, for a message: scheme, host and path only (user-info, query and fragment can
+    hold tokens, and a careless server puts ours there)."""
+    parts = urlsplit(location.strip())
+    if not parts.scheme or not parts.hostname:
+        return parts.path[:200] or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"[:200]
 
 
 class FileProblem(ValueError):
