@@ -17,15 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from gate_helpers import with_stages
-from rollout_traffic import Mix, openmetrics
-from rules_helpers import run_promtool
-from slokit import stack
+from gate_helpers import backfilled_prometheus, with_stages
+from rollout_traffic import Mix
 from slokit.cli import main
-from slokit.spec import load_or_raise
 from tls_helpers import PARTIAL_WARNING, AuthProxy, ProxyConfig, TLSFiles, make_tls
 
 TOKEN = "tok-3f9a1c77e2b84d51a6c0-canary"
@@ -62,27 +58,11 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     tmp = tmp_path_factory.mktemp("prometheus-auth")
     spec = with_stages(tmp / "onboarding.yaml", STAGES)
-    (service,) = load_or_raise([spec])
     start = (time.time() // 60) * 60 - 240 * 60  # the last sample is a minute ago: instant queries see it
-    data = tmp / "data.om"
-    data.write_text("\n".join(openmetrics(service, TIMELINE, start)) + "\n")
-    proc = run_promtool("tsdb", "create-blocks-from", "openmetrics", str(data), str(tmp / "tsdb"))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    config = tmp / "prometheus.yml"
-    config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1m"}, "scrape_configs": []}))
-    port = stack.free_port()
-    prometheus_bin, _ = stack.binaries()
-    prometheus = stack.start_process("Prometheus", [prometheus_bin, f"--config.file={config}",
-                                                    f"--storage.tsdb.path={tmp / 'tsdb'}",
-                                                    f"--web.listen-address={stack.HOST}:{port}"], tmp / "prom.log")
-    try:
-        stack.wait_http_ok(prometheus, f"http://{stack.HOST}:{port}/-/ready")
-        tls = make_tls(tmp / "tls")
-        config_ = ProxyConfig(f"http://{stack.HOST}:{port}", TOKEN, USER, PASSWORD, TENANT)
-        with AuthProxy(config_, tls) as proxy:
-            yield Setup(proxy, tls, spec, start, tmp)
-    finally:
-        prometheus.stop()
+    tls = make_tls(tmp / "tls")
+    with backfilled_prometheus(tmp, spec, TIMELINE, start) as url, \
+            AuthProxy(ProxyConfig(url, TOKEN, USER, PASSWORD, TENANT), tls) as proxy:
+        yield Setup(proxy, tls, spec, start, tmp)
 
 
 @pytest.fixture(autouse=True)

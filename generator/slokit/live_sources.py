@@ -12,21 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from slokit.prometheus_client import Sample
-from slokit.transport import (
-    RETRY_STATUSES,
-    Failure,
-    RetryPolicy,
-    Session,
-    Timeouts,
-    attempt_failure,
-    attempts_text,
-    status_failure,
-    with_retries,
-)
+from slokit.transport import Failure, RetryPolicy, Session, Timeouts, attempts_text, request_with_retries
 
 #: The text format prometheus-client's parser reads (OpenMetrics would need another parser).
 TEXT_FORMAT = "text/plain;version=0.0.4"
@@ -60,23 +49,13 @@ class Exposition:
 
 
 def _get(url: str, timeouts: Timeouts, retry: RetryPolicy) -> str:
-    def attempt(limit: float) -> str | Failure:
-        try:
-            resp = session.bounded("GET", url, timeouts=timeouts, limit=limit, headers={"Accept": TEXT_FORMAT})
-        except requests.RequestException as exc:  # not chained: the exception carries the request
-            return attempt_failure(exc, timeouts)
-        if resp.status_code in RETRY_STATUSES:
-            return status_failure(resp)
-        if resp.status_code != 200:
-            return Failure(f"HTTP {resp.status_code}", False)
-        return resp.text
-
     with Session() as session:
-        result = with_retries(attempt, retry, timeouts)
+        result = request_with_retries(session, "GET", url, timeouts=timeouts, retry=retry,
+                                      headers={"Accept": TEXT_FORMAT})
     if isinstance(result, Failure):
         tries = f" (after {attempts_text(retry)})" if result.retryable else ""
         raise Unreachable(f"{safe_url(url)}: {result.why}{tries}")
-    return result
+    return result.text
 
 
 def scrape(url: str, timeouts: Timeouts, retry: RetryPolicy) -> Exposition:

@@ -272,20 +272,20 @@ class PrometheusClient:
 
     def alerts(self) -> list[dict[str, Any]]:
         """Pending and firing alerts: ``labels``, ``annotations``, ``state``, ``value``."""
-        data, _ = self._call("GET", "/api/v1/alerts", {}, "alerts")
-        alerts = data.get("alerts")
-        if not isinstance(alerts, list):
-            raise PrometheusError(f"Prometheus at {self.url} answered /api/v1/alerts without a list of alerts")
-        return alerts
+        return self._listing("/api/v1/alerts", "alerts")
 
     def rule_groups(self) -> list[dict[str, Any]]:
-        data, _ = self._call("GET", "/api/v1/rules", {}, "rules")
-        groups = data.get("groups")
-        if not isinstance(groups, list):
-            raise PrometheusError(f"Prometheus at {self.url} answered /api/v1/rules without a list of groups")
-        return groups
+        """The loaded rule groups with their rules' state and health."""
+        return self._listing("/api/v1/rules", "groups")
 
     # --- plumbing ----------------------------------------------------------------------------------------
+
+    def _listing(self, path: str, key: str) -> list[dict[str, Any]]:
+        data, _ = self._call("GET", path, {}, path)
+        items = data.get(key)
+        if not isinstance(items, list):
+            raise PrometheusError(f"Prometheus at {self.url} answered {path} without a list of {key}")
+        return items
 
     def _call(self, method: str, path: str, params: Mapping[str, str], what: str,
               shape: type[dict[str, Any]] | type[list[Any]] = dict) -> tuple[Any, list[str]]:

@@ -241,6 +241,25 @@ def with_retries(attempt: Callable[[float], T | Failure], policy: RetryPolicy, t
     return result
 
 
+def request_with_retries(session: Session, method: str, url: str, *, timeouts: Timeouts, retry: RetryPolicy,
+                         sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> requests.Response | Failure:
+    """A plain request (no API to interpret) retried per ``retry``: the 2xx answer, or the last Failure; a
+    status that is neither 2xx nor worth a retry ends it at once."""
+
+    def attempt(limit: float) -> requests.Response | Failure:
+        try:
+            resp = session.bounded(method, url, timeouts=timeouts, limit=limit, **kwargs)
+        except requests.RequestException as exc:  # not chained: it holds the request
+            return attempt_failure(exc, timeouts)
+        if resp.status_code in RETRY_STATUSES:
+            return status_failure(resp)
+        if not 200 <= resp.status_code < 300:
+            return Failure(f"HTTP {resp.status_code}", False)
+        return resp
+
+    return with_retries(attempt, retry, timeouts, sleep)
+
+
 def retry_after(resp: requests.Response) -> float:
     """The server's ``Retry-After`` in seconds (429, 503); 0 when absent or an HTTP date."""
     try:

@@ -12,7 +12,7 @@ from slokit import __version__, toolchain
 from slokit.check_common import CheckResult
 from slokit.checks import run_checks
 from slokit.cli.common import EXIT_SPEC, EXIT_UNREACHABLE, fail_usage, load_or_exit
-from slokit.cli.options import ConnectionOptions, Seconds, prometheus_connection_options
+from slokit.cli.options import ConnectionOptions, RequestPolicy, prometheus_connection_options, request_options
 from slokit.live_sources import Unreachable, scrape
 from slokit.livecheck import MetricsData, PrometheusData, check_live
 from slokit.prometheus_client import ConfigProblem, Connection, PrometheusClient, PrometheusError
@@ -29,13 +29,10 @@ from slokit.transport import RetryPolicy, Timeouts
               help="Check the specs against a running service's /metrics instead of the generated files.")
 @click.option("--prometheus", "prometheus_url", default=None, metavar="URL",
               help="Check the specs against a live Prometheus (its HTTP API) instead of the generated files.")
-@click.option("--timeout", default=5.0, show_default=True, type=Seconds(),
-              help="Seconds per HTTP request of --metrics-url/--prometheus, as a whole, answer included.")
-@click.option("--retries", default=2, show_default=True, type=click.IntRange(0, 10),
-              help="Retries after a connection error, timeout, 429 or 5xx answer.")
+@request_options(timeout=5.0, retries=2)
 @prometheus_connection_options
 def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometheus_url: str | None,
-          timeout: float, retries: int, prometheus_options: ConnectionOptions) -> None:
+          requests: RequestPolicy, prometheus_options: ConnectionOptions) -> None:
     """Run promtool and amtool over the generated artifacts and report per file; with --metrics-url or
     --prometheus, check instead that every SLO's series, routes, buckets and caches exist in live data.
 
@@ -43,14 +40,13 @@ def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometh
     usable answer (unreachable, credentials refused, malformed answers)."""
     result = load_or_exit(paths, "check")
     if metrics_url or prometheus_url:
-        timeouts, retry = Timeouts(connect=min(5.0, timeout), read=timeout), RetryPolicy(attempts=retries + 1)
         connection = None
         if prometheus_url:
             try:
                 connection = prometheus_options.connection(prometheus_url)
             except ConfigProblem as exc:
                 fail_usage(f"--prometheus: {exc}")
-        _report(_live(result.services, metrics_url, connection, timeouts, retry))
+        _report(_live(result.services, metrics_url, connection, requests.timeouts, requests.retry))
         return
     try:
         results = run_checks(Path(out_dir), result.services)

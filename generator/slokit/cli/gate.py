@@ -20,10 +20,9 @@ import click
 
 from slokit import gate
 from slokit.cli.common import EXIT_UNREACHABLE, EXIT_USAGE, load_or_exit
-from slokit.cli.options import ConnectionOptions, Seconds, prometheus_connection_options
+from slokit.cli.options import ConnectionOptions, RequestPolicy, prometheus_connection_options, request_options
 from slokit.prometheus_client import ConfigProblem, PrometheusClient, PrometheusError, Series
 from slokit.spec.units import Duration, UnitError
-from slokit.transport import RetryPolicy, Timeouts
 
 
 def _usage(message: str) -> NoReturn:
@@ -106,15 +105,10 @@ def _json(verdict: gate.Verdict) -> None:
                               "Without it the gate never promotes.")
 @click.option("--at", "at_text", help="Judge as of this time instead of now (same forms as --since).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-@click.option("--timeout", default=10.0, show_default=True, type=Seconds(),
-              help="Seconds for each request as a whole, answer included.")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
-              help="Retries after a connection error, timeout, 429 or 5xx.")
-@click.option("--backoff", default=0.5, show_default=True, type=Seconds(minimum=0),
-              help="First retry delay in seconds (doubles, at most 8).")
+@request_options(timeout=10.0, retries=3)
 @prometheus_connection_options
 def gate_command(paths: tuple[str, ...], service_name: str, number: int, url: str, since: str | None,
-                 at_text: str | None, as_json: bool, timeout: float, retries: int, backoff: float,
+                 at_text: str | None, as_json: bool, requests: RequestPolicy,
                  prometheus_options: ConnectionOptions) -> None:
     """Promote, hold or roll back a rollout stage: evaluates the rollback triggers and each SLO's burn over
     the stage against Prometheus. Exit 0 promote, 10 hold, 20 roll back, 1 spec errors, 2 usage error,
@@ -134,8 +128,8 @@ def gate_command(paths: tuple[str, ...], service_name: str, number: int, url: st
     if start is not None and start >= at:
         _usage(f"--since {gate.timestamp(start)} is not before {gate.timestamp(at)}")
     try:
-        client = PrometheusClient(prometheus_options.connection(url), timeouts=Timeouts(connect=timeout, read=timeout),
-                                  retry=RetryPolicy(attempts=retries + 1, backoff=backoff))
+        client = PrometheusClient(prometheus_options.connection(url), timeouts=requests.timeouts,
+                                  retry=requests.retry)
     except ConfigProblem as exc:
         _usage(f"--prometheus: {exc}")
     try:

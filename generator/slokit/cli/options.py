@@ -1,5 +1,8 @@
 """Command-line options shared by the commands that talk HTTP: how to reach Prometheus, and timeouts.
 
+``@request_options(timeout, retries)`` gives ``--timeout`` (seconds for each request as a whole, a finite
+number: ``nan`` and ``inf`` are usage errors), ``--retries`` and ``--backoff`` to check, report, gate and push.
+
 ``@prometheus_connection_options`` gives every command that reads Prometheus (``check --prometheus``,
 ``report``, ``gate``) the same options, mirrored by environment variables for CI:
 
@@ -29,7 +32,7 @@ from typing import Any
 import click
 
 from slokit.prometheus_client import ConfigProblem, Connection, check_url
-from slokit.transport import FileProblem, check_ca_file, read_small_file
+from slokit.transport import FileProblem, RetryPolicy, Timeouts, check_ca_file, read_small_file
 
 ENV_BEARER_TOKEN_FILE = "SLOKIT_PROMETHEUS_BEARER_TOKEN_FILE"
 ENV_BASIC_AUTH_FILE = "SLOKIT_PROMETHEUS_BASIC_AUTH_FILE"
@@ -158,3 +161,45 @@ def prometheus_connection_options(command: Callable[..., Any]) -> Callable[..., 
     for option in reversed(_OPTIONS):
         wrapper = option(wrapper)
     return wrapper
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """``--timeout``, ``--retries`` and ``--backoff`` as the transport's policies."""
+
+    timeout: float
+    retries: int
+    backoff: float
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(connect=min(5.0, self.timeout), read=self.timeout)
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.retries + 1, backoff=self.backoff)
+
+
+def request_options(timeout: float, retries: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Adds ``--timeout``, ``--retries`` and ``--backoff`` (with these defaults) to a click command, which
+    receives them as ``requests`` (a :class:`RequestPolicy`)."""
+    options = (
+        click.option("--timeout", default=timeout, show_default=True, type=Seconds(),
+                     help="Seconds for each request as a whole, answer included (connecting: at most 5)."),
+        click.option("--retries", default=retries, show_default=True, type=click.IntRange(0, 10),
+                     help="Retries after a connection error, timeout, 429 or 5xx answer."),
+        click.option("--backoff", default=0.5, show_default=True, type=Seconds(minimum=0),
+                     help="Seconds before the first retry; doubled for each further one (at most 8)."),
+    )
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            policy = RequestPolicy(kwargs.pop("timeout"), kwargs.pop("retries"), kwargs.pop("backoff"))
+            return command(*args, requests=policy, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate

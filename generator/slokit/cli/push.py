@@ -12,10 +12,10 @@ import click
 
 from slokit import __version__
 from slokit.cli.common import load_or_exit
-from slokit.cli.options import Seconds
+from slokit.cli.options import RequestPolicy, request_options
 from slokit.grafana_api import ConfigError, GrafanaClient, check_token
 from slokit.push import INPUT_ERROR, Report, collect, push
-from slokit.transport import FileProblem, RetryPolicy, Timeouts, check_ca_file, read_small_file
+from slokit.transport import FileProblem, check_ca_file, read_small_file
 
 EXIT_CODES = """\b
 Exit codes:
@@ -61,14 +61,9 @@ def read_token(token_file: str | None) -> str:
               help="PEM file of the CA(s) that signed Grafana's certificate  [env: GRAFANA_CA_FILE]")
 @click.option("--dry-run", is_flag=True,
               help="Compare with Grafana's copies and print new / changed / unchanged; write nothing.")
-@click.option("--timeout", default=30.0, show_default=True, type=Seconds(),
-              help="Seconds for each request as a whole, answer included (connecting: at most 5).")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0, max=10),
-              help="Retries after a connection error, timeout, 429 or 5xx.")
-@click.option("--backoff", default=0.5, show_default=True, type=Seconds(minimum=0),
-              help="Seconds before the first retry; doubled for each further one (at most 8).")
+@request_options(timeout=30.0, retries=3)
 def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_file: str | None,
-                 ca_file: str | None, dry_run: bool, timeout: float, retries: int, backoff: float) -> None:
+                 ca_file: str | None, dry_run: bool, requests: RequestPolicy) -> None:
     """Push the generated dashboards of the specs (default: slo/) to Grafana.
 
     Each service's dashboard goes to the folder its spec names (created when missing); the overview goes
@@ -82,8 +77,8 @@ def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_fi
         client = GrafanaClient(
             url,
             read_token(token_file),
-            timeouts=Timeouts(connect=min(5.0, timeout), read=timeout),
-            retry=RetryPolicy(attempts=retries + 1, backoff=backoff),
+            timeouts=requests.timeouts,
+            retry=requests.retry,
             user_agent=f"slokit/{__version__}",
             ca_file=check_ca_file(ca_file, "Grafana CA file") if ca_file else None,
         )

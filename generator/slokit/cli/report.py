@@ -11,13 +11,13 @@ import click
 
 from slokit import __version__
 from slokit.cli.common import load_or_exit
-from slokit.cli.options import ConnectionOptions, Seconds, prometheus_connection_options
+from slokit.cli.options import ConnectionOptions, RequestPolicy, prometheus_connection_options, request_options
 from slokit.prometheus_client import ConfigProblem, PrometheusClient, PrometheusError
 from slokit.report import html, jsondoc, markdown, slack
 from slokit.report.collect import collect
 from slokit.report.model import Report
 from slokit.report.period import PERIOD_CHOICES, PeriodError, parse_at, resolve
-from slokit.transport import RetryPolicy, Timeouts
+from slokit.transport import FileProblem, check_ca_file
 from slokit.writers import write_files
 
 EXIT_MET, EXIT_FAILED, EXIT_USAGE, EXIT_PROMETHEUS, EXIT_NO_DATA, EXIT_SLACK = 0, 1, 2, 3, 4, 5
@@ -69,17 +69,15 @@ def _fail(code: int, message: str) -> None:
 @click.option("--post-slack", is_flag=True, help="Also post a compact summary to the Slack webhook.")
 @click.option("--slack-webhook-file", type=click.Path(dir_okay=False), metavar="FILE",
               help="File holding the Slack incoming-webhook URL (needed by --post-slack).")
-@click.option("--timeout", default=60.0, show_default=True, type=Seconds(),
-              help="Seconds for each Prometheus request as a whole, answer included (connecting: at most 5).")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0, max=10),
-              help="Retries after a connection error, timeout, 429 or 5xx.")
-@click.option("--backoff", default=0.5, show_default=True, type=Seconds(minimum=0),
-              help="Seconds before the first retry; doubled for each further one (at most 8).")
+@click.option("--slack-ca-file", metavar="FILE",
+              help="PEM file of the CA(s) that signed the webhook server's certificate (a Slack-compatible "
+                   "chat server behind a private CA).")
+@request_options(timeout=60.0, retries=3)
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 @prometheus_connection_options
 def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: str, at_text: str | None,
                    formats: tuple[str, ...], out_dir: str | None, fail_on: str, post_slack: bool,
-                   slack_webhook_file: str | None, timeout: float, retries: int, backoff: float, quiet: bool,
+                   slack_webhook_file: str | None, slack_ca_file: str | None, requests: RequestPolicy, quiet: bool,
                    prometheus_options: ConnectionOptions) -> None:
     """Report SLO compliance of the specs (default: slo/) over a period, read from Prometheus.
 
@@ -95,7 +93,9 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
     if post_slack and slack_webhook_file:
         try:
             slack.read_webhook(slack_webhook_file)
-        except slack.SlackError as err:
+            if slack_ca_file:
+                check_ca_file(slack_ca_file, "Slack CA file")
+        except (slack.SlackError, FileProblem) as err:
             _fail(EXIT_USAGE, str(err))
     if not prometheus_url:
         _fail(EXIT_USAGE, "no Prometheus URL: pass --prometheus URL or set PROMETHEUS_URL")
@@ -115,8 +115,7 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
             click.echo(f"slokit report: {line}", err=True)
 
     try:
-        with PrometheusClient(connection, timeouts=Timeouts(connect=min(5.0, timeout), read=timeout),
-                              retry=RetryPolicy(attempts=retries + 1, backoff=backoff),
+        with PrometheusClient(connection, timeouts=requests.timeouts, retry=requests.retry,
                               user_agent=f"slokit/{__version__}") as client:
             client.ready()
             result = collect(client, services, the_period, now, progress)
@@ -134,7 +133,7 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
     code = exit_code(result, fail_on)
     if post_slack and slack_webhook_file:
         try:
-            slack.post(slack_webhook_file, slack.summary(result))
+            slack.post(slack_webhook_file, slack.summary(result), ca_file=slack_ca_file)
             progress("posted the summary to Slack")
         except slack.SlackError as err:
             click.echo(f"slokit report: {err}", err=True)

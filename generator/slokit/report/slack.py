@@ -9,22 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from slokit.report import text
 from slokit.report.model import Report
 from slokit.transport import (
-    RETRY_STATUSES,
     Failure,
     FileProblem,
     RetryPolicy,
     Session,
     Timeouts,
-    attempt_failure,
     attempts_text,
     read_small_file,
-    status_failure,
-    with_retries,
+    request_with_retries,
 )
 
 _ICON = {"met": ":white_check_mark:", "at risk": ":warning:", "breached": ":red_circle:", "no data": ":grey_question:"}
@@ -67,20 +62,8 @@ def post(webhook_file: str, message: dict[str, Any], *, timeouts: Timeouts = _TI
     retried within a total deadline. ``ca_file`` verifies a webhook behind a private CA (a Slack-compatible
     chat server)."""
     url = read_webhook(webhook_file)
-
-    def attempt(limit: float) -> bool | Failure:
-        try:
-            resp = session.bounded("POST", url, timeouts=timeouts, limit=limit, json=message)
-        except requests.RequestException as exc:  # not chained: it holds the URL
-            return attempt_failure(exc, timeouts)
-        if resp.status_code < 300:
-            return True
-        if resp.status_code in RETRY_STATUSES:
-            return status_failure(resp)
-        return Failure(f"HTTP {resp.status_code}", False)
-
     with Session(verify=ca_file or True) as session:
-        result = with_retries(attempt, retry, timeouts)
+        result = request_with_retries(session, "POST", url, timeouts=timeouts, retry=retry, json=message)
     if isinstance(result, Failure):
         raise SlackError(f"posting to the Slack webhook of {webhook_file} failed: {result.why}"
                          + (f" ({attempts_text(retry)})" if result.retryable else ""))
