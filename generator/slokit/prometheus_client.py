@@ -314,7 +314,8 @@ class PrometheusClient:
                 resp = self._session.bounded("GET", self.base_url + path, timeouts=self._timeouts,
                                              limit=max(0.1, limit - (time.monotonic() - started)), params=params)
         except requests.RequestException as exc:  # not chained: it carries the request and its headers
-            return attempt_failure(exc, self._timeouts)
+            failure = attempt_failure(exc, self._timeouts)
+            return failure if failure.retryable else Failure(f"cannot reach {where}: {failure.why}", False)
         body = self._json(resp)
         detail = self._detail(body, resp)
         status = resp.status_code

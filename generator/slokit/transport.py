@@ -206,6 +206,8 @@ def attempt_failure(exc: requests.RequestException, timeouts: Timeouts) -> Failu
         return Failure(f"no connection within {timeouts.connect:g}s", True)
     if isinstance(exc, requests.Timeout):
         return Failure(f"no answer within {timeouts.read:g}s", True)
+    if isinstance(exc, requests.exceptions.SSLError):  # a certificate does not start to verify by itself
+        return Failure(connection_reason(exc), False)
     if isinstance(exc, requests.ConnectionError):
         return Failure(connection_reason(exc), True)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
