@@ -288,7 +288,7 @@ class PrometheusData:
         if service.selector:
             selector = promql.selector(service.selector)
             if not self.api.query(f"count(up{selector})"):
-                jobs = sorted(_values(self.api.query("count by (job) (up)"), "job"))
+                jobs = sorted(self.api.label_values("job", "up"))
                 if not jobs:
                     return Found("empty", hint="Prometheus has no scrape result at all yet (just started, or "
                                                "it scrapes nothing)")

@@ -7,7 +7,7 @@ reach it (``slokit.cli.options`` builds one from the command line and the enviro
 What a caller can rely on:
 
 - instant queries (:meth:`PrometheusClient.query`), range queries split into several calls past
-  Prometheus' points limit (:meth:`~PrometheusClient.query_range`), series, label and metadata lookups;
+  Prometheus' points limit (:meth:`~PrometheusClient.query_range`), label values and metadata lookups;
 - every answer is checked before it is used: an HTTP 200 whose ``data`` is null or of another shape, a
   value that is not a number, a result without ``metric`` is a :class:`PrometheusError`, never a crash;
 - ``warnings`` (how Thanos and Mimir report a partial response) come back with each result
@@ -245,17 +245,6 @@ class PrometheusClient:
             chunk_start = chunk_end + step
         return Result((Series(dict(k), tuple(v)) for k, v in merged.items()), warnings)
 
-    def series(self, match: str, start: float | None = None, end: float | None = None) -> Result[dict[str, str]]:
-        """The label sets of the series ``match`` selects (``/api/v1/series``)."""
-        params = {"match[]": match} | ({"start": f"{start:.3f}"} if start is not None else {}) | (
-            {"end": f"{end:.3f}"} if end is not None else {})
-        data, warnings = self._call("POST", "/api/v1/series", params, match, list)
-        try:
-            return Result((_labels({"metric": s}) for s in data), warnings)
-        except ValueError:
-            raise PrometheusError(f"Prometheus at {self.url} answered a series lookup with something other than label "
-                         "sets") from None
-
     def label_values(self, label: str, match: str | None = None) -> Result[str]:
         """The values ``label`` takes (in the series ``match`` selects, when given)."""
         params = {"match[]": match} if match else {}
@@ -272,20 +261,13 @@ class PrometheusClient:
 
     def alerts(self) -> list[dict[str, Any]]:
         """Pending and firing alerts: ``labels``, ``annotations``, ``state``, ``value``."""
-        return self._listing("/api/v1/alerts", "alerts")
-
-    def rule_groups(self) -> list[dict[str, Any]]:
-        """The loaded rule groups with their rules' state and health."""
-        return self._listing("/api/v1/rules", "groups")
+        data, _ = self._call("GET", "/api/v1/alerts", {}, "alerts")
+        alerts = data.get("alerts")
+        if not isinstance(alerts, list):
+            raise PrometheusError(f"Prometheus at {self.url} answered /api/v1/alerts without a list of alerts")
+        return alerts
 
     # --- plumbing ----------------------------------------------------------------------------------------
-
-    def _listing(self, path: str, key: str) -> list[dict[str, Any]]:
-        data, _ = self._call("GET", path, {}, path)
-        items = data.get(key)
-        if not isinstance(items, list):
-            raise PrometheusError(f"Prometheus at {self.url} answered {path} without a list of {key}")
-        return items
 
     def _call(self, method: str, path: str, params: Mapping[str, str], what: str,
               shape: type[dict[str, Any]] | type[list[Any]] = dict) -> tuple[Any, list[str]]:
