@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from gate_helpers import backfilled_prometheus, with_stages
 from rollout_traffic import Mix
 from slokit.cli import main
+from slokit.prometheus_client import MAX_POINTS, Connection, PrometheusClient
 from tls_helpers import PARTIAL_WARNING, AuthProxy, ProxyConfig, TLSFiles, make_tls
 
 TOKEN = "tok-3f9a1c77e2b84d51a6c0-canary"
@@ -212,3 +213,19 @@ def test_a_partial_answer_is_a_warning_of_the_live_check(setup: Setup) -> None:
     run = slokit(setup, "check", *_authenticated(setup))
     assert "WARN prometheus: answers complete" in run.out
     assert PARTIAL_WARNING in run.out
+
+
+def test_a_range_query_past_the_points_limit_is_split_and_merged(setup: Setup) -> None:
+    """Prometheus refuses more than 11,000 points per series in one query; the client asks in chunks and
+    merges them, every step once, each value the one an instant query gives."""
+    connection = Connection(setup.proxy.url, bearer_token=TOKEN, headers=(("X-Scope-OrgID", TENANT),),
+                            ca_file=str(setup.tls.ca))
+    expr = 'sum(http_server_request_duration_seconds_count{job="onboarding"})'
+    start, n = setup.start + 60, 14_000
+    with PrometheusClient(connection) as client:
+        (series,) = client.query_range(expr, start, start + n - 1, 1)
+        points = dict(series.points)
+        assert sorted(points) == [start + i for i in range(n)]
+        for t in (start, start + MAX_POINTS - 1, start + MAX_POINTS, start + n - 1):
+            assert client.value(expr, t) == points[t]
+        assert not client.warnings
