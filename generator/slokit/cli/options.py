@@ -26,7 +26,7 @@ import functools
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -69,7 +69,7 @@ class ConnectionOptions:
 
     bearer_token_file: str | None
     basic_auth_file: str | None
-    headers: tuple[str, ...]
+    headers: tuple[str, ...] = field(repr=False)  # header values can be credentials
     ca_file: str | None
     insecure_skip_verify: bool
 
