@@ -3,7 +3,9 @@
 The site is rendered from the same Markdown the repo carries, so both say the same thing. markdown-it runs
 with raw HTML off: anything a spec smuggles in (``<script>``) comes out escaped. The only markup let
 through is the exact anchor form the pages use (``<a id="slug"></a>``), recognised by a dedicated rule.
-Page chrome comes from a Jinja2 template with autoescape on.
+Links and images keep only the destinations the runbook Markdown allows (``mdtext.safe_url``: http(s),
+mailto, relative); any other (``javascript:``, ``data:``) is left as text. Page chrome comes from a Jinja2
+template with autoescape on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from markdown_it.rules_inline import StateInline
 from markupsafe import Markup
 
 from slokit.artifacts import Options
+from slokit.runbooks.mdtext import safe_url
 from slokit.runbooks.pages import INDEX, emit
 from slokit.spec.model import Service
 from slokit.writers import WriteError, write_tree
@@ -60,8 +63,14 @@ def _relink(state: StateCore) -> None:
                 token.attrSet("href", html_path(path) + hash_ + fragment)
 
 
+class _Renderer(MarkdownIt):
+    def validateLink(self, url: str) -> bool:
+        """Only the destinations the runbook Markdown allows become links (markdown-it's own list is wider)."""
+        return safe_url(url) and super().validateLink(url)
+
+
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md = _Renderer("commonmark", {"html": False}).enable("table")
     md.inline.ruler.before("html_inline", "slokit_anchor", _anchor_rule)
     md.core.ruler.push("slokit_relink", _relink)
     return md
