@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -327,3 +328,13 @@ def test_a_big_secret_file_is_refused(server: Misbehaving, files: dict[str, Path
     result = run(server, "healthy", ["gate", str(files["spec"]), "--service", "onboarding", "--stage", "1",
                                      "--prometheus", server.url, "--prometheus-bearer-token-file", str(big)])
     assert result.code == 2 and "larger than 64 KiB" in result.out
+
+
+def test_a_fifo_as_a_secret_file_is_refused_without_waiting(server: Misbehaving, files: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    fifo = tmp_path / "token"
+    os.mkfifo(fifo)  # nothing ever writes to it: reading it would wait forever
+    result = run(server, "healthy", ["push", str(EXAMPLE_SPEC), "--out", str(files["out"]), "--token-file", str(fifo)],
+                 env={"GRAFANA_URL": server.url})
+    assert result.code == 2 and f"the Grafana token file {fifo} is not a regular file" in result.out
+    assert result.seconds < 10
