@@ -21,8 +21,9 @@ from click.testing import CliRunner
 
 from slokit import stack
 from slokit.cli import main
-from slokit.live_sources import Exposition, Sample
+from slokit.live_sources import Exposition
 from slokit.livecheck import MetricsData, check_live
+from slokit.prometheus_client import Sample
 from slokit.spec import load_or_raise
 from slokit.stack import LocalStack
 
@@ -165,21 +166,28 @@ def test_a_wrong_selector_fails_against_prometheus(live: Live, tmp_path: Path, s
     assert code == 0 and "WARN metrics: onboarding selector" in out
 
 
-def test_unreachable_url_exits_3_without_credentials(tmp_path: Path) -> None:
+def test_unreachable_url_exits_3(tmp_path: Path) -> None:
     port = stack.free_port()  # nothing listens there
     started = time.monotonic()
-    code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", f"http://admin:s3cret@127.0.0.1:{port}",
+    code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", f"http://127.0.0.1:{port}",
                       "--retries", "1", "--timeout", "1")
     assert code == 3
-    assert f"slokit check: http://127.0.0.1:{port}/api/v1/query: cannot connect" in out
-    assert "(after 2 attempt(s))" in out and "s3cret" not in out and "admin" not in out
+    assert f"slokit check: cannot get an answer from Prometheus at http://127.0.0.1:{port}: connection refused" in out
+    assert "(2 attempts)" in out
     assert time.monotonic() - started < 10
+
+
+def test_credentials_in_the_url_are_a_usage_error_never_echoed(tmp_path: Path) -> None:
+    code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", f"http://admin:s3cret@127.0.0.1:{stack.free_port()}")
+    assert code == 2
+    assert "must not contain credentials; pass them with --prometheus-bearer-token-file" in out
+    assert "s3cret" not in out and "admin" not in out
 
 
 def test_not_a_prometheus_exits_3(live: Live, tmp_path: Path) -> None:
     code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", live.metrics_url.removesuffix("/metrics"))
     assert code == 3, out
-    assert "slokit check: " in out and "/api/v1/query: HTTP 404" in out
+    assert "slokit check: no Prometheus API at " in out and "/api/v1/query (HTTP 404)" in out
 
 
 def test_no_traffic_yet_is_a_warning_not_a_failure() -> None:
@@ -261,4 +269,4 @@ def test_a_ratio_sli_is_evaluated_in_prometheus(live: Live, tmp_path: Path) -> N
 
 def test_a_url_without_scheme_is_a_usage_error(tmp_path: Path) -> None:
     code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", "localhost:9090")
-    assert code == 2 and "--prometheus must be an http:// or https:// URL" in out
+    assert code == 2 and "--prometheus: the Prometheus URL must look like http://prometheus:9090" in out

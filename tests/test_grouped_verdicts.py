@@ -29,7 +29,7 @@ from gate_helpers import gate
 from slokit.gate import judge
 from slokit.live_sources import Sample
 from slokit.livecheck import PrometheusData, check_live
-from slokit.prometheus_api import Series
+from slokit.prometheus_client import Series
 from slokit.report.jsondoc import schema
 from slokit.spec import load_or_raise
 from verdict_tsdb import openmetrics, serving

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from slokit.counts import unsound
-from slokit.prometheus_api import Series
+from slokit.prometheus_client import Series
 from slokit.rollouts import conditions
 from slokit.rollouts.conditions import Trigger
 from slokit.rules.build import BURN_RATE_WINDOW
@@ -54,7 +54,7 @@ class Prometheus(Protocol):
 
 @dataclass(frozen=True)
 class Check:
-    kind: Literal["time", "trigger", "burn"]
+    kind: Literal["time", "trigger", "burn", "partial"]
     name: str
     outcome: Outcome
     detail: str
@@ -232,3 +232,14 @@ def _burn_check(service: Service, slo: SLO, stage: Stage, prom: Prometheus, star
         text += f"; {over} of {len(burns)} groups above it"
     return Check("burn", slo.name, "hold" if worst > limit else "ok", text,
                  worst if math.isfinite(worst) else None, slo.name, group)
+
+
+def with_warnings(verdict: Verdict, warnings: Sequence[str]) -> Verdict:
+    """``verdict`` with a hold when Prometheus answered with warnings: a partial response (how Thanos and
+    Mimir answer when a store or querier is missing) is never grounds to promote."""
+    warnings = list(dict.fromkeys(warnings))
+    if not warnings:
+        return verdict
+    shown = "; ".join(warnings[:3]) + (f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else "")
+    check = Check("partial", "warnings", "hold", f"Prometheus answered with warnings, the data may be partial: {shown}")
+    return replace(verdict, checks=(*verdict.checks, check))

@@ -28,7 +28,8 @@ from typing import Literal, Protocol
 from slokit import promql, semconv
 from slokit.check_common import CheckResult
 from slokit.counts import unsound
-from slokit.live_sources import Exposition, Prometheus, Sample
+from slokit.live_sources import Exposition
+from slokit.prometheus_client import PrometheusClient, Sample
 from slokit.rules.sli import sli_queries, zero_filled
 from slokit.series import group_of, group_text
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
@@ -328,7 +329,7 @@ class PrometheusData:
     kind = "prometheus"
     span = f"over the last {NOW}"
 
-    def __init__(self, api: Prometheus) -> None:
+    def __init__(self, api: PrometheusClient) -> None:
         self.api = api
         self.where = api.url
 
@@ -339,7 +340,7 @@ class PrometheusData:
         if service.selector:
             selector = promql.selector(service.selector)
             if not self.api.query(f"count(up{selector})"):
-                jobs = sorted(_values(self.api.query("count by (job) (up)"), "job"))
+                jobs = sorted(self.api.label_values("job", "up"))
                 if not jobs:
                     return Found("empty", hint="Prometheus has no scrape result at all yet (just started, or "
                                                "it scrapes nothing)")

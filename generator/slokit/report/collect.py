@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from slokit import series
+from slokit.prometheus_client import PrometheusClient, Result, Series
 from slokit.report import queries
 from slokit.report.model import (
     AlertSummary,
@@ -26,7 +28,6 @@ from slokit.report.model import (
     worst_first,
 )
 from slokit.report.period import Period, format_time
-from slokit.report.prometheus import PrometheusClient, Series
 from slokit.series import Group
 from slokit.spec.model import SLO, Service
 
@@ -60,9 +61,24 @@ def _summed(groups: Mapping[Group, Sequence[float | None]], n: int) -> list[floa
             for i in range(n)]
 
 
-def _ms(t: datetime) -> int:
+def _ms(t: datetime | float) -> int:
     """Milliseconds, the resolution Prometheus answers in: a float timestamp does not round-trip exactly."""
-    return round(t.timestamp() * 1000)
+    return round((t.timestamp() if isinstance(t, datetime) else t) * 1000)
+
+
+def _range(client: PrometheusClient, expr: str, start: datetime, end: datetime, step: timedelta) -> Result[Series]:
+    return client.query_range(expr, start.timestamp(), end.timestamp(), step.total_seconds())
+
+
+def _partial(report: SLOReport, warnings: Sequence[str]) -> SLOReport:
+    """A partial answer (Prometheus' ``warnings``, as Thanos and Mimir send when a store is missing) never
+    makes an SLO met or at risk: it is "no data"; a breach stays a breach, with the warning added."""
+    if not warnings:
+        return report
+    why = "partial data: Prometheus answered with warnings (" + "; ".join(list(dict.fromkeys(warnings))[:2]) + ")"
+    if report.verdict == "breached":
+        return replace(report, reason=f"{report.reason}; {why}")
+    return replace(report, verdict="no data", reason=f"{why}, so it is not judged")
 
 
 def _first(values: Sequence[float | None]) -> int:
@@ -90,7 +106,7 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
     times = [start + i * step for i in range(n)]
 
     def read(queries_: tuple[str, str]) -> tuple[dict[Group, list[float | None]], str]:
-        return _by_group(client.query_range(queries_[1], start, period.end, step), times, slo), queries_[0]
+        return _by_group(_range(client, queries_[1], start, period.end, step), times, slo), queries_[0]
 
     recorded_total, recorded_bad = read(queries.recorded_events(service, slo, step))
     chosen: tuple[dict[Group, list[float | None]], str, Source] = (recorded_total, recorded_bad, "recorded")
@@ -104,7 +120,7 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
     if not total:
         return {(): Buckets(step, period.end, (0.0,) * n, (0.0,) * n)}, "missing", _why_missing(
             client, service, slo, period, now)
-    bad = _by_group(client.query_range(bad_query, start, period.end, step), times, slo)
+    bad = _by_group(_range(client, bad_query, start, period.end, step), times, slo)
     return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n))
             for g in total.keys() | bad.keys()}, source, ""
 
@@ -115,7 +131,7 @@ def _why_missing(client: PrometheusClient, service: Service, slo: SLO, period: P
         return ""
     since = timedelta(minutes=math.ceil((now - period.end) / timedelta(minutes=1)))
     _, total = queries.raw_events(service, slo, since)
-    if not client.query(total, now):
+    if not client.query(total, now.timestamp()):
         return ""
     return (f"no series in the period, but there are some after its end ({format_time(period.end)}): the data "
             "starts after the period (a period ends at the start of this hour unless --at is given; --at now "
@@ -125,10 +141,10 @@ def _why_missing(client: PrometheusClient, service: Service, slo: SLO, period: P
 def fetch_alerts(client: PrometheusClient, service: Service, period: Period) -> dict[str, list[AlertSummary]]:
     """The service's alerts that fired in the period, by SLO name."""
     step = queries.alert_step(service)
-    result = client.query_range(queries.firing_alerts(service), period.start + step, period.end, step)
+    result = _range(client, queries.firing_alerts(service), period.start + step, period.end, step)
     by_slo: dict[str, list[AlertSummary]] = {}
     for s in result:
-        for a in summarize_alerts([(dict(s.labels), [t for t, _ in s.points])], step):
+        for a in summarize_alerts([(dict(s.labels), [datetime.fromtimestamp(t, UTC) for t, _ in s.points])], step):
             by_slo.setdefault(s.labels.get(series.SLO_LABEL, ""), []).append(a)
     return by_slo
 
@@ -145,15 +161,19 @@ def collect(client: PrometheusClient, services: Sequence[Service], period: Perio
     out = []
     for service in services:
         progress(f"{service.name}: alerts that fired in {period.title}")
+        seen = len(client.warnings)
         alerts = fetch_alerts(client, service, period)
+        service_warnings = client.warnings[seen:]
         slos: list[SLOReport] = []
         for slo in service.slos:
             done += 1
             progress(f"[{done}/{total}] {service.name}/{slo.name}: events over {slo.window} + {period.title}")
+            seen = len(client.warnings)
             per_group, source, why = fetch_buckets(client, service, slo, period, generated_at)
-            reports = [build_slo_report(_params(service, slo), period, buckets, source,
-                                        _alerts_of(alerts.get(slo.name, ()), group), group, why)
+            warnings = service_warnings + client.warnings[seen:]
+            reports = [_partial(build_slo_report(_params(service, slo), period, buckets, source,
+                                                 _alerts_of(alerts.get(slo.name, ()), group), group, why), warnings)
                        for group, buckets in per_group.items()]
             slos += worst_first(reports)
         out.append(ServiceReport(service.name, service.owner, tuple(slos)))
-    return Report(period=period, generated_at=generated_at, prometheus=client.display_url, services=tuple(out))
+    return Report(period=period, generated_at=generated_at, prometheus=client.url, services=tuple(out))
