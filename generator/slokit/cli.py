@@ -30,7 +30,7 @@ from slokit.runbooks.site import runbooks_command
 from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
 from slokit.spec.grammar import SERVICE
 from slokit.spec.model import Service
-from slokit.writers import WriteError, write_tree
+from slokit.writers import WriteError, Written, write_tree
 
 DEFAULT_SPEC_DIR = "slo"
 EXIT_SPEC = 1
@@ -56,13 +56,19 @@ PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio
                      "(`make tools` installs it; `slokit check` parses the generated rules)")
 
 
-def write_or_exit(out_dir: Path, files: dict[str, str], managed: Sequence[str]) -> list[Path]:
-    """Write the tree; exit 73 with the reason when the disk refuses (the previous output stays as it was)."""
+def write_or_exit(out_dir: Path, files: dict[str, str], managed: Sequence[str]) -> Written:
+    """Write the tree; exit 73 with the reason when the disk refuses or a file slokit did not write is in
+    the way (the previous output then stays as it was)."""
     try:
         return write_tree(out_dir, files, managed)
     except WriteError as exc:
         click.echo(f"slokit: {exc}", err=True)
         sys.exit(EXIT_CANT_WRITE)
+
+
+def _listing(out_dir: Path, rels: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(str(out_dir / r) for r in rels[:limit])
+    return shown + (f" and {len(rels) - limit} more" if len(rels) > limit else "")
 
 
 def load_or_exit(paths: Sequence[str], command: Command) -> LoadResult:
@@ -139,9 +145,18 @@ def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
     """Generate every artifact from the specs (default: slo/) into --out, replacing the old ones whole."""
     result = load_or_exit(paths, "generate")
     artifacts = pipeline.generate(result.services, pipeline.Options(rules_format=rules_format))
-    write_or_exit(Path(out_dir), artifacts, pipeline.MANAGED_DIRS)
+    out = Path(out_dir)
+    written = write_or_exit(out, artifacts, pipeline.MANAGED_DIRS)
     click.echo(f"wrote {len(artifacts)} file(s) for {len(result.services)} service(s) under "
-               f"{', '.join(str(Path(out_dir) / d) + '/' for d in pipeline.MANAGED_DIRS)}")
+               f"{', '.join(str(out / d) + '/' for d in pipeline.MANAGED_DIRS)}")
+    if written.removed:
+        click.echo(f"removed {len(written.removed)} file(s) slokit wrote before and no longer generates: "
+                   f"{_listing(out, written.removed)}")
+    if written.kept:
+        click.echo(f"kept {len(written.kept)} file(s) slokit did not write: {_listing(out, written.kept)}")
+    if written.edited:
+        click.echo(f"kept {len(written.edited)} file(s) slokit no longer generates because they were edited "
+                   f"since it wrote them (delete them if unused): {_listing(out, written.edited)}")
 
 
 @main.command()
