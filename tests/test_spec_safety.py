@@ -58,6 +58,9 @@ CASES: dict[str, str] = {
     "objective_fraction_text": BASE.replace("99.9", '"0.995"'),
     "objective_one": BASE.replace("99.9", "1"),
     "objective_fraction_opt_out": BASE.replace("99.9", '"0.999%"'),
+    "channel_unquoted_flow": BASE.replace('channel: "#pay"', "channel: #pay"),
+    "channel_unquoted_block": BASE.replace('  ticket: {slack: {channel: "#pay", api_url_file: /etc/am/slack}}\n',
+                                           "  ticket:\n    slack:\n      channel: #pay\n      api_url_file: /etc/am/slack\n"),
 }
 EXPECTED: dict[str, list[str]] = {
     "webhook_url_as_file": ["spec.yaml:6:51: routing.ticket.slack.api_url_file: is a URL, not a file path (the value is not shown): the webhook URL is a secret and never goes into the spec or the generated alertmanager.yml; put it in a file readable by Alertmanager (e.g. /etc/alertmanager/secrets/slack-webhook) and give that file's path here"],
@@ -81,6 +84,8 @@ EXPECTED: dict[str, list[str]] = {
     "objective_fraction_text": ["spec.yaml:9:16: slos[0].objective: is a percentage, so 0.995 means 0.995 % of events good; did you mean 99.5 (a fraction, as OpenSLO's target writes it)? Write 99.5, or '0.995%' if you do mean 0.995 %"],
     "objective_one": ["spec.yaml:9:16: slos[0].objective: is a percentage, so 1 means 1 % of events good; did you mean 100 (a fraction, as OpenSLO's target writes it)? Write 100, or '1%' if you do mean 1 %"],
     "objective_fraction_opt_out": ["spec.yaml:8:5: slos[0]: warning: burn-rate page tier 1h/5m can never fire: burn rate 14.4 x error budget 99.001% = 1425.614% of events would have to fail, and at most 100 % can; it is left out", "spec.yaml:8:5: slos[0]: warning: burn-rate page tier 6h/30m can never fire: burn rate 6 x error budget 99.001% = 594.006% of events would have to fail, and at most 100 % can; it is left out", "spec.yaml:8:5: slos[0]: warning: burn-rate ticket tier 1d/2h can never fire: burn rate 3 x error budget 99.001% = 297.003% of events would have to fail, and at most 100 % can; it is left out"],
+    "channel_unquoted_flow": ["spec.yaml:7:5: invalid YAML: while parsing a flow mapping, expected ',' or '}', but got ':' (line 6 has #pay unquoted: a bare # starts a YAML comment, which drops the rest of the line; quote it: \"#pay\")"],
+    "channel_unquoted_block": ["spec.yaml:8:15: routing.ticket.slack.channel: must be a string, got nothing (null) (this line has #pay unquoted: a bare # starts a YAML comment, which drops the rest of the line; quote it: \"#pay\")"],
 }
 
 

@@ -200,17 +200,19 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic], list[Query
     except UnicodeDecodeError as exc:
         return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")], []
     doc = load_yaml(text, name)
-    diags = [Diagnostic(at(p.pos), functools.reduce(join, p.path, ""), _explained(p.message)) for p in doc.problems]
+    lines = text.splitlines()
+    diags = [_comment_hint(lines, Diagnostic(at(p.pos), functools.reduce(join, p.path, ""), _explained(p.message)))
+             for p in doc.problems]
     if doc.data is None and not diags:
         diags.append(Diagnostic(Location(name, 1, 1), "", "file is empty: expected a service spec"))
     if doc.data is None:
         return None, diags, []
     ctx = Ctx()
     checked = grammar.SERVICE.check(doc.data, (1, 1), "", ctx)
-    diags.extend(Diagnostic(at(p.pos), p.path, p.message) for p in ctx.problems)
+    diags.extend(_comment_hint(lines, Diagnostic(at(p.pos), p.path, p.message)) for p in ctx.problems)
     if diags:
         return None, diags, []
-    builder = _Builder(name, doc.data, at, text.splitlines())
+    builder = _Builder(name, doc.data, at, lines)
     service = builder.service(checked)
     ok = not any(d.level == "error" for d in builder.diags)
     return (service if ok else None), builder.diags, builder.queries
@@ -256,6 +258,24 @@ _YAML_EXPLAINED = {
     "found character '\\t' that cannot start any token":
         "invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces",
 }
+
+
+#: A value that starts with '#' right after ': ', ', ', '[' or '{': YAML reads a comment there.
+_BARE_HASH = re.compile(r"[:,\[{]\s+(#[^\s,}\]]*)")
+
+
+def _comment_hint(lines: Sequence[str], d: Diagnostic) -> Diagnostic:
+    """``d`` with a hint when its line (a value read as null) or the line before (a flow mapping cut short)
+    has an unquoted value starting with ``#``, such as ``channel: #alerts``: the error then says nothing
+    of the comment that swallowed the rest of the line."""
+    for n in (d.loc.line, d.loc.line - 1):
+        found = _BARE_HASH.search(lines[n - 1]) if 1 <= n <= len(lines) else None
+        if found:
+            value = found.group(1)[:40]
+            where = "this line" if n == d.loc.line else f"line {n}"
+            return Diagnostic(d.loc, d.path, f"{d.message} ({where} has {value} unquoted: a bare # starts a YAML "
+                              f"comment, which drops the rest of the line; quote it: \"{value}\")", d.level)
+    return d
 
 
 def _explained(message: str) -> str:
