@@ -40,7 +40,8 @@ from slokit.spec.units import Duration
 from slokit.spec.yamlpos import Pos, PosDict, PosList
 from slokit.spec.yamlpos import load as load_yaml
 
-Level = Literal["error", "warning"]
+#: ``note``: expected and harmless (a burn-rate tier a low objective cannot reach), listed by validate only.
+Level = Literal["error", "warning", "note"]
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 1 << 20
 
@@ -54,7 +55,7 @@ class Diagnostic:
 
     def __str__(self) -> str:
         """One printable line, whatever the spec's keys and values hold (a newline, a lone surrogate)."""
-        prefix = "warning: " if self.level == "warning" else ""
+        prefix = f"{self.level}: " if self.level != "error" else ""
         path = f" {self.path}:" if self.path else ""
         return _printable(f"{self.loc}:{path} {prefix}{self.message}")
 
@@ -395,7 +396,12 @@ class _Builder:
                        "warning")
             return slo
         for dropped in dropped_tiers:
-            self.error(raw.pos, path, f"burn-rate {dropped.reason}; it is left out", "warning")
+            same = [a for a in active if a.tier.severity == dropped.tier.severity]
+            still = (f"{len(same)} other {dropped.tier.severity} tier(s) still alert" if same
+                     else f"this SLO gets no burn-rate {dropped.tier.severity}s, its other tiers and guardrails "
+                          "still alert")
+            self.error(raw.pos, path, f"burn-rate {dropped.reason}; it is left out (expected for this objective "
+                       f"and window: {still})", "note" if active else "warning")
         if slo.burn_rate and not active:
             self.error(raw.pos, path, "no burn-rate tier can fire for this objective and window", "warning")
         return slo
