@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from slokit import pipeline
-from slokit.checks import run_tool
+from slokit.check_common import run_tool
 from slokit.spec import load_services
 from slokit.spec.re2 import re2_problem
 from slokit.toolchain import ToolMissing
