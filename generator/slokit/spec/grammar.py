@@ -81,6 +81,15 @@ def _secret_file_problem(what: str, example: str) -> Callable[[str], str | None]
     return problem
 
 
+def _credential_url_problem(text: str) -> str | None:
+    """An endpoint URL goes into the generated alertmanager.yml: one carrying a key or password must not."""
+    if looks_secret(text):
+        return ("carries what looks like a key or a password (the value is not shown), and this URL is written "
+                "into the generated alertmanager.yml: give the endpoint only, and the routing key in the file "
+                "routing_key_file names")
+    return None
+
+
 def _no_template_problem(text: str) -> str | None:
     """Alert labels and link annotations are Go templates in Prometheus: a ``{{`` would be expanded."""
     if "{{" in text:
@@ -278,7 +287,7 @@ _pagerduty = Obj(
                                   required=True),
         "url": Field(Str("Events API URL (default: PagerDuty's)", pattern=URL_PATTERN,
                          hint="must be an http(s) URL (a routing key goes in the file routing_key_file names, "
-                              "never in the spec)")),
+                              "never in the spec)", validate=_credential_url_problem)),
     },
 )
 _slack = Obj(
