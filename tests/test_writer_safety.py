@@ -221,3 +221,18 @@ def test_the_example_tree_is_written_exactly_with_its_manifest(tmp_path: Path,
     monkeypatch.chdir(ROOT)
     write_tree(tmp_path, pipeline.generate(load_or_raise(["slo"])), pipeline.MANAGED_DIRS)
     assert (tmp_path / MANIFEST).read_text() == (ROOT / MANIFEST).read_text()
+
+
+def test_take_over_overwrites_an_earlier_output_and_keeps_the_rest(tmp_path: Path) -> None:
+    """Output written before manifests existed (here: the manifest deleted, the files from another spec)."""
+    out = tmp_path / "out"
+    assert generate(spec(tmp_path, objective="99.5"), out)[0] == 0
+    (out / MANIFEST).unlink()
+    (out / "alerts" / "team.rules.yml").write_text("groups: []\n")
+    code, _, err = generate(spec(tmp_path), out)
+    assert code == 73 and "--take-over" in err
+    result = CliRunner().invoke(main, ["generate", str(spec(tmp_path)), "--out", str(out), "--take-over"])
+    assert result.exit_code == 0, result.stderr
+    reference = tmp_path / "reference"
+    assert generate(spec(tmp_path), reference)[0] == 0
+    assert tree(out) == tree(reference) | {"alerts/team.rules.yml": "groups: []\n"}

@@ -47,7 +47,8 @@ class ForeignFiles(WriteError):
         more = f" and {len(paths) - 10} more" if len(paths) > 10 else ""
         super().__init__(
             f"refusing to overwrite {len(paths)} file(s) slokit did not write (not in {out_dir / MANIFEST}): "
-            f"{shown}{more}; move or delete them (or generate into another --out folder); nothing written")
+            f"{shown}{more}; move or delete them, generate into another --out folder, or, when they are an earlier "
+            f"slokit's output, run generate once with --take-over; nothing written")
         self.paths = paths
 
 
@@ -65,21 +66,24 @@ class Written:
 
 
 def write_tree(out_dir: Path, files: Mapping[str, str], managed: Iterable[str], *,
-               owned_whole: bool = False) -> Written:
+               owned_whole: bool = False, take_over: bool = False) -> Written:
     """Write ``files`` (relative paths) under ``out_dir``, create each ``managed`` folder, drop stale files.
 
     ``managed`` folders are where stale and foreign files are looked for (all of ``out_dir`` when empty).
     With ``owned_whole``, every file already there counts as slokit's (a folder given to slokit alone, such
-    as a runbooks site; the caller checks it is one). Raises ``ForeignFiles`` before writing anything when a
-    file slokit did not write is in the way, and ``WriteError`` naming ``out_dir`` and the system's reason
-    when the disk refuses.
+    as a runbooks site; the caller checks it is one). With ``take_over``, a file already at a path slokit
+    writes is overwritten even when the manifest does not list it (moving an output folder from before
+    manifests, or from a lost manifest, to slokit's care); files at other paths are still kept.
+
+    Raises ``ForeignFiles`` before writing anything when a file slokit did not write is in the way, and
+    ``WriteError`` naming ``out_dir`` and the system's reason when the disk refuses.
     """
     committed = False
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         recover(out_dir)
         folders = list(managed)
-        plan = _plan(out_dir, files, folders, owned_whole)
+        plan = _plan(out_dir, files, folders, owned_whole, take_over)
         staging = _stage(out_dir, files, plan.manifest)
         _commit(out_dir, staging, sorted(files), plan.removable)
         committed = True
@@ -114,7 +118,8 @@ class _Plan:
     edited: list[str]
 
 
-def _plan(out_dir: Path, files: Mapping[str, str], managed: list[str], owned_whole: bool) -> _Plan:
+def _plan(out_dir: Path, files: Mapping[str, str], managed: list[str], owned_whole: bool,
+          take_over: bool) -> _Plan:
     """Decide, before anything is written, what is overwritten, removed and kept; refuse foreign files."""
     roots = [out_dir / m for m in managed] if managed else [out_dir]
     on_disk = {p.relative_to(out_dir).as_posix() for root in roots if root.is_dir()
@@ -123,7 +128,8 @@ def _plan(out_dir: Path, files: Mapping[str, str], managed: list[str], owned_who
     if owned_whole:
         previous |= {rel: _file_digest(out_dir / rel) for rel in on_disk if not (out_dir / rel).is_symlink()}
     new = {rel: _digest(text.encode("utf-8")) for rel, text in files.items()}
-    blocked = [rel for rel in sorted(files) if not _writable(out_dir, rel, new[rel], owned=rel in previous)]
+    blocked = [rel for rel in sorted(files)
+               if not _writable(out_dir, rel, new[rel], owned=take_over or rel in previous)]
     if blocked:
         raise ForeignFiles(out_dir, blocked)
     removable: dict[str, str] = {}

@@ -19,14 +19,17 @@ from slokit.cli.common import load_or_exit, write_or_exit
 @click.option("--format", "rules_format", default="prometheus", show_default=True,
               type=click.Choice(["prometheus", "prometheus-operator", "mimir"]),
               help="Rule file flavour (the plain rule and test files are always written).")
-def generate(paths: tuple[str, ...], out_dir: str, rules_format: str) -> None:
+@click.option("--take-over", is_flag=True,
+              help="Overwrite files at the paths slokit writes even when its manifest does not list them (once, "
+                   "for output written before slokit kept a manifest); other files are still kept.")
+def generate(paths: tuple[str, ...], out_dir: str, rules_format: str, take_over: bool) -> None:
     """Generate every artifact from the specs (default: slo/) into --out. Only files slokit wrote there
     before (listed in .slokit-manifest.json) are replaced or removed; other files are kept, and one in the
     way stops the run (exit 73) before anything is written."""
     result = load_or_exit(paths, "generate")
     artifacts = pipeline.generate(result.services, Options(rules_format=rules_format))
     out = Path(out_dir)
-    written = write_or_exit(out, artifacts, pipeline.MANAGED_DIRS)
+    written = write_or_exit(out, artifacts, pipeline.MANAGED_DIRS, take_over=take_over)
     click.echo(f"wrote {len(artifacts)} file(s) for {len(result.services)} service(s) under "
                f"{', '.join(str(out / d) + '/' for d in pipeline.MANAGED_DIRS)}")
     if written.removed:
