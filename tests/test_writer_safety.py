@@ -7,6 +7,7 @@ folder missing: the next run finishes the interrupted one.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -236,3 +237,25 @@ def test_take_over_overwrites_an_earlier_output_and_keeps_the_rest(tmp_path: Pat
     reference = tmp_path / "reference"
     assert generate(spec(tmp_path), reference)[0] == 0
     assert tree(out) == tree(reference) | {"alerts/team.rules.yml": "groups: []\n"}
+
+
+def test_a_run_waits_for_another_run_into_the_same_folder(tmp_path: Path) -> None:
+    """Runs into one folder take turns: while one holds the folder, another writes nothing and cleans
+    nothing up (it would otherwise delete the first one's staging folder)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    staging = out / ".slokit-staging-running"  # another run's, mid-write
+    staging.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        proc = subprocess.Popen([sys.executable, "-m", "slokit", "generate", str(spec(tmp_path)), "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)  # slokit starts in about a second; then it waits for the folder
+        assert staging.is_dir() and not (out / MANIFEST).exists()
+    finally:
+        os.close(fd)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert not staging.exists() and (out / MANIFEST).exists()

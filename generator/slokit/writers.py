@@ -11,17 +11,20 @@ target; then a journal (``.slokit-journal.json``) naming the moves and removals 
 rename: that is the commit point. The moves follow, one ``os.replace`` per file, so an existing file is
 always there, old or new, never missing. A run interrupted after the commit point (even by SIGKILL) is
 finished by the next run before it does anything else; a staging folder without a journal is deleted.
+Runs into one folder take turns (a lock on the folder), so one never cleans up after another still running.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -78,11 +81,32 @@ def write_tree(out_dir: Path, files: Mapping[str, str], managed: Iterable[str], 
     Raises ``ForeignFiles`` before writing anything when a file slokit did not write is in the way, and
     ``WriteError`` naming ``out_dir`` and the system's reason when the disk refuses.
     """
-    committed = False
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        with _locked(out_dir):
+            return _write_locked(out_dir, files, list(managed), owned_whole, take_over)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise WriteError(f"cannot write under {out_dir}: {reason}; nothing written") from exc
+
+
+@contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out_dir`` itself: two runs into one folder take turns, so that one's
+    clean-up never removes the other's staging folder."""
+    fd = os.open(out_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_locked(out_dir: Path, files: Mapping[str, str], folders: list[str], owned_whole: bool,
+                  take_over: bool) -> Written:
+    committed = False
+    try:
         recover(out_dir)
-        folders = list(managed)
         plan = _plan(out_dir, files, folders, owned_whole, take_over)
         staging = _stage(out_dir, files, plan.manifest)
         _commit(out_dir, staging, sorted(files), plan.removable)
