@@ -45,7 +45,7 @@ check: setup
 
 # Generate, then push the dashboards to Grafana (GRAFANA_URL, and GRAFANA_TOKEN or PUSH_ARGS=--token-file F).
 dashboards: generate
-	$(SLOKIT) push $(SPECS) $(PUSH_ARGS)
+	$(NEED_OUT)$(SLOKIT) push --out $(OUT) $(SPECS) $(PUSH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check generator tests benchmarks examples

@@ -151,6 +151,9 @@ def test_make_with_other_specs_needs_an_output_folder() -> None:
     assert chosen.returncode == 0, chosen.stderr
     assert "slokit generate --out ../other ../other/slo" in chosen.stdout
     assert "slokit check --out ../other ../other/slo" in chosen.stdout
+    pushed = subprocess.run(["make", "-n", "dashboards", "SPECS=../other/slo", "OUT=../other"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert "slokit push --out ../other ../other/slo" in pushed.stdout
     default = subprocess.run(["make", "-n", "generate"], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=60)
     assert "slokit generate --out . slo" in default.stdout
