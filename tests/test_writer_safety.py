@@ -262,3 +262,14 @@ def test_a_run_waits_for_another_run_into_the_same_folder(tmp_path: Path) -> Non
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert not staging.exists() and (out / MANIFEST).exists()
+
+
+def test_a_journal_cannot_make_generate_delete_outside_its_folder(tmp_path: Path) -> None:
+    out, victim = tmp_path / "out", tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("x")
+    out.mkdir()
+    (out / JOURNAL).write_text(json.dumps({"staging": "../victim", "move": [], "remove": {}}))
+    code, _, err = generate(spec(tmp_path), out)
+    assert code == 73 and "cannot finish the interrupted write" in err and "delete it" in err
+    assert (victim / "keep.txt").read_text() == "x"

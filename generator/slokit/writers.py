@@ -243,7 +243,10 @@ def _commit(out_dir: Path, staging: Path, moves: list[str], removable: Mapping[s
 def _apply(out_dir: Path) -> None:
     """Carry out the journal; every step can be repeated, so an interrupted apply is simply run again."""
     journal = json.loads((out_dir / JOURNAL).read_text(encoding="utf-8"))
-    staging = out_dir / str(journal["staging"])
+    name = str(journal["staging"])
+    if not name.startswith(_STAGING_PREFIX) or "/" in name or "\\" in name or ".." in name:
+        raise ValueError(f"staging folder {name!r} is not one slokit makes")
+    staging = out_dir / name
     for rel in journal["move"]:
         if not _safe_relative(rel):
             continue
