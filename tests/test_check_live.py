@@ -202,8 +202,8 @@ def test_sli_value_since_start_counts_bad_events_from_metrics() -> None:
                                   Sample({m.route_label: "/api/onboarding", m.method_label: "GET",
                                           m.status_label: "409"}, 100.0))}
     data = MetricsData(Exposition("http://x/metrics", samples, frozenset(samples)))
-    assert data.sli_now(service, service.slo("conflicts")) == (
-        "7.5% bad since the process started (40 events) (within the 10% the 90% objective allows)")
+    (now,) = data.sli_now(service, service.slo("conflicts"))
+    assert now.words == "7.5% bad since the process started (40 events) (within the 10% the 90% objective allows)"
 
 
 def test_a_service_without_traffic_gives_warnings_only_against_prometheus(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ def test_times_in_every_form() -> None:
     now = 1_800_000_000.0
     assert parse_time("1700000000", now, "--since") == 1_700_000_000
     assert parse_time("36h", now, "--since") == now - 36 * 3600
+    assert parse_time("now", now, "--at") == now
     assert parse_time("2026-12-01T10:00:00Z", now, "--since") == 1_796_119_200
     assert parse_time("2026-12-01T11:00:00+01:00", now, "--since") == 1_796_119_200
 

@@ -28,8 +28,11 @@ def _usage(message: str) -> NoReturn:
 
 
 def parse_time(text: str, now: float, option: str) -> float:
-    """Unix seconds from RFC 3339 (``2026-12-01T10:00:00Z``), a unix timestamp, or a duration ago (``36h``)."""
+    """Unix seconds from ``now``, RFC 3339 (``2026-12-01T10:00:00Z``), a unix timestamp, or a duration ago
+    (``36h``); ``now`` as ``slokit report --at`` takes it."""
     text = text.strip()
+    if text.lower() == "now":
+        return now
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return float(text)
     try:
@@ -39,8 +42,8 @@ def parse_time(text: str, now: float, option: str) -> float:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        _usage(f"{option}: {text!r} is not a time (RFC 3339 like 2026-12-01T10:00:00Z, unix seconds, or a "
-               "duration ago like 36h)")
+        _usage(f"{option}: {text!r} is not a time (now, RFC 3339 like 2026-12-01T10:00:00Z, unix seconds, "
+               "or a duration ago like 36h)")
     if parsed.tzinfo is None:
         _usage(f"{option}: {text!r} has no time zone; add Z or an offset such as +01:00")
     return parsed.timestamp()
@@ -62,8 +65,8 @@ def _json(verdict: gate.Verdict) -> None:
         "description": verdict.description,
         "since": gate.timestamp(verdict.start), "since_given": verdict.since_given,
         "at": gate.timestamp(verdict.at), "verdict": verdict.decision, "exit_code": verdict.exit_code,
-        "checks": [{"kind": c.kind, "name": c.name, "outcome": c.outcome, "detail": c.detail, "value": c.value}
-                   for c in verdict.checks],
+        "checks": [{"kind": c.kind, "name": c.name, "slo": c.slo or None, "group": dict(c.group) or None,
+                    "outcome": c.outcome, "detail": c.detail, "value": c.value} for c in verdict.checks],
     }, indent=2))
 
 

@@ -55,8 +55,9 @@ def _fail(code: int, message: str) -> None:
 @click.option("--period", default="1d", show_default=True, type=click.Choice(PERIOD_CHOICES),
               help="The last 1d, 7d or 30d before --at, or a calendar month (UTC).")
 @click.option("--at", "at_text", metavar="TIME",
-              help="End of the period (ISO 8601 or Unix seconds; default: the start of this hour). With "
-                   "calendar-month: a time in the month to report (default: the last complete month).")
+              help="End of the period: now, ISO 8601 or Unix seconds (default: the start of this hour; data "
+                   "younger than that needs --at now). With calendar-month: a time in the month to report "
+                   "(default: the last complete month).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(list(RENDERERS)),
               help="md (default), html or json; repeat for several (needs --out).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
@@ -97,7 +98,7 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
     assert prometheus_url is not None
     now = datetime.now(UTC)
     try:
-        the_period = resolve(period, parse_at(at_text) if at_text else None, now)
+        the_period = resolve(period, parse_at(at_text, now) if at_text else None, now)
     except PeriodError as err:
         _fail(EXIT_USAGE, str(err))
 

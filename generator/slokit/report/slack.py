@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from slokit.report import text
-from slokit.report.model import Report
+from slokit.report.model import Report, shown
 
 _ICON = {"met": ":white_check_mark:", "at risk": ":warning:", "breached": ":red_circle:", "no data": ":grey_question:"}
 
@@ -23,15 +23,24 @@ class SlackError(RuntimeError):
     """The webhook file is unusable or the post failed; the message never holds the URL."""
 
 
+def _escaped(value: str) -> str:
+    """Slack's own escaping of message text: ``<!channel>`` in a label value stays text, not a mention."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def summary(report: Report) -> dict[str, Any]:
-    """The message: one header line and one line per SLO (verdict, SLI over the period, budget left)."""
+    """The message: one header line and one line per SLO (verdict, SLI over the period, budget left); a grouped
+    SLO's worst groups, the others counted."""
     p = report.period
     lines = [f"*SLO report {p.title}*: {report.verdict} ({report.count('met')} met, {report.count('at risk')} at risk, "
              f"{report.count('breached')} breached, {report.count('no data')} no data)"]
-    for s in report.slos:
-        lines.append(f"{_ICON[s.verdict]} `{s.service}/{s.slo}` {s.verdict}: SLI {text.pct(s.period_sli)} "
+    slos, hidden = shown(report.slos)
+    for s in slos:
+        name = _escaped(f"{s.service}/{text.slo_name(s)}")
+        lines.append(f"{_ICON[s.verdict]} `{name}` {s.verdict}: SLI {text.pct(s.period_sli)} "
                      f"(objective {text.pct(s.objective)}), budget left {text.budget(s.budget_remaining_end)}, "
                      f"alerts {text.alert_count(s)}")
+    lines += [_escaped(text.hidden(h)) for h in hidden]
     return {"text": "\n".join(lines)}
 
 
