@@ -148,6 +148,7 @@ def test_schema_accepts_the_example_and_rejects_what_validate_rejects() -> None:
     for mutate in (
         lambda s: s.update(ownr="x"),
         lambda s: s["slos"][0].update(objective=120),
+        lambda s: s["slos"][0].update(objective=0.999),
         lambda s: s["slos"][0]["alerts"][0].update(severity="critical"),
         lambda s: s["slos"][0]["sli"].update(cache_misses={"cache": "c"}),
         lambda s: s["slos"][0]["alerts"][0].pop("error_ratio_above"),

@@ -192,7 +192,8 @@ class Objective(Node):
 
     def schema(self) -> JSON:
         return self._doc(
-            {"oneOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+            # A number of 1 or less is refused (it is a fraction meant as a percentage): "0.999%" says so.
+            {"oneOf": [{"type": "number", "exclusiveMinimum": 1, "maximum": 100},
                        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%?\s*$"}]}
         )
 
