@@ -548,6 +548,7 @@ class _Builder:
                 pagerduty=PagerDuty(**_present(r["pagerduty"])) if r.get("pagerduty") else None,
                 slack=Slack(**_present(r["slack"])) if r.get("slack") else None,
             )
+        self._relative_secret_files()
         pos = self.raw.key_pos.get("routing", self.raw.pos)
         used = {a.severity for s in slos for a in s.alerts} | {
             t.tier.severity for s in slos for t in burnrate.plan(s)[0]
@@ -558,6 +559,23 @@ class _Builder:
                            f"no receiver for {severity} alerts: they go to the team's placeholder receiver, "
                            "which notifies nobody", "warning")
         return Routing(page=receivers["page"], ticket=receivers["ticket"])
+
+
+    def _relative_secret_files(self) -> None:
+        """Alertmanager reads ``*_file`` secrets when it sends, relative to its own working directory (not to
+        its config file's folder): a relative path works only where Alertmanager happens to be started."""
+        routing = self.raw.get("routing")
+        for severity, receiver in (routing.items() if isinstance(routing, PosDict) else ()):
+            for kind, fields in (receiver.items() if isinstance(receiver, PosDict) else ()):
+                if not isinstance(fields, PosDict):
+                    continue
+                for key in ("routing_key_file", "api_url_file"):
+                    value = fields.get(key)
+                    if isinstance(value, str) and not value.startswith("/"):
+                        self.error(fields.value_pos[key], f"routing.{severity}.{kind}.{key}",
+                                   "is a relative path, which Alertmanager resolves against the working directory "
+                                   "it is started in (not the folder of alertmanager.yml); write an absolute path",
+                                   "warning")
 
 
 _AGGREGATION = re.compile(r"\b(sum|min|max|avg|group|stddev|stdvar|count|count_values|quantile)\s*"
