@@ -164,3 +164,13 @@ def test_the_example_spec_says_each_warning_is_expected(monkeypatch: pytest.Monk
     advisories = [str(d) for d in result.diagnostics]
     assert advisories and all("expected" in line for line in advisories), advisories
     assert len(result.warnings) <= 1  # grafana.url, which a real spec sets
+
+
+def test_the_example_check_says_each_warning_is_expected() -> None:
+    """`make` ends with `slokit check`: its WARN lines on the example are part of the first screen too."""
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([".venv/bin/slokit", "check"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    details = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("WARN")]
+    assert all("expected" in d for d in details), details

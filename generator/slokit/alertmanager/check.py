@@ -199,7 +199,8 @@ def _warnings(routing: RoutingPlan, services: Sequence[Service]) -> list[CheckRe
                 "an absolute path", level="warning"))
             continue
         if not p.is_file():
-            problem = "does not exist on this machine"
+            problem = ("does not exist on this machine (expected where Alertmanager does not run: run check where "
+                       "it does)")
         elif p.stat().st_size == 0:
             problem = "is empty"
         if problem:
