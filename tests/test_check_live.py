@@ -270,3 +270,18 @@ def test_a_ratio_sli_is_evaluated_in_prometheus(live: Live, tmp_path: Path) -> N
 def test_a_url_without_scheme_is_a_usage_error(tmp_path: Path) -> None:
     code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", "localhost:9090")
     assert code == 2 and "--prometheus: the Prometheus URL must look like http://prometheus:9090" in out
+
+
+@pytest.mark.parametrize(("route", "expected"), [
+    ("/payments/{id}", "/payments/<int:payment_id>"),  # the same template in Flask's syntax, not a prefix
+    ("/payment/{id}", "/payments/<int:payment_id>"),  # a typo: still the route with a parameter
+    ("/paymnts", "/payments"),
+    ("/api/onboarding/step/{id}", "/api/onboarding/steps/{id}"),
+    ("/nothing/like/it/at/all", None),
+])
+def test_route_suggestions_are_ranked_by_structure(route: str, expected: str | None) -> None:
+    from slokit.livecheck import closest_route
+
+    seen = ["/payments", "/payments/<int:payment_id>", "/health", "/api/onboarding/steps/{id}",
+            "/api/onboarding/steps"]
+    assert closest_route(route, seen) == expected

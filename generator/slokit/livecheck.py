@@ -171,6 +171,30 @@ def _values(series: Iterable[Sample], label: str) -> set[str]:
     return {s.labels[label] for s in series if label in s.labels}
 
 
+#: A route parameter as frameworks write it: ``{id}`` (Starlette, FastAPI), ``<int:id>`` (Flask, Django).
+_ROUTE_PARAM = re.compile(r"\{[^{}/]*\}|<[^<>/]*>")
+
+
+def _route_shape(route: str) -> tuple[str, ...]:
+    """The route's segments with every parameter the same: ``/payments/{id}`` and ``/payments/<int:pid>``
+    have one shape, whatever the framework's syntax or the parameter's name."""
+    return tuple("{}" if _ROUTE_PARAM.fullmatch(seg) else seg for seg in route.strip("/").split("/"))
+
+
+def closest_route(route: str, seen: Iterable[str]) -> str | None:
+    """The seen route most likely meant by ``route``: one of the same shape first (the same template in
+    another framework's syntax), then the closest spelling among routes with as many segments, then any."""
+    shape = _route_shape(route)
+    candidates = sorted(seen)
+    same = [r for r in candidates if _route_shape(r) == shape]
+    if same:
+        return same[0]
+    by_shape = {"/".join(_route_shape(r)): r for r in reversed(candidates)}
+    near = difflib.get_close_matches("/".join(shape), list(by_shape), n=max(1, len(by_shape)), cutoff=0.6)
+    near.sort(key=lambda s: len(s.split("/")) != len(shape))  # stable: spelling order within each group
+    return by_shape[near[0]] if near else None
+
+
 def _route(service: Service, sli: HttpErrors | HttpLatency, found: Found, result: _Result) -> list[CheckResult]:
     m = service.metrics
     out: list[CheckResult] = []
@@ -180,8 +204,8 @@ def _route(service: Service, sli: HttpErrors | HttpLatency, found: Found, result
         if sli.route in seen:
             out.append(result(what, "ok", "seen"))
         else:
-            near = difflib.get_close_matches(sli.route, sorted(seen), n=1)
-            hint = f"; did you mean {near[0]}?" if near else ""
+            near = closest_route(sli.route, seen)
+            hint = f"; did you mean {near}?" if near else ""
             slash = "" if sli.route.startswith("/") else "; route templates start with '/'"
             if seen:
                 out.append(result(what, "error", f"never seen; routes seen: {', '.join(sorted(seen))}{slash}{hint}"))
