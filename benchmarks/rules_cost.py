@@ -142,9 +142,9 @@ def bad_share(t: int) -> float:
     return 0.3 if (t // 900) % 288 == 7 else 0.001
 
 
-def openmetrics(path: Path, n: int, end: int, service: Service) -> None:
+def openmetrics(path: Path, n: int, end: int, service: Service, days: int = DAYS) -> None:
     """``n`` raw counters (half of them 5xx) and the recorded series each tool reads over long ranges."""
-    start = end - DAYS * 86_400
+    start = end - days * 86_400
     slokit_labels = 'service="bench",slo="avail"'
     sloth_labels = 'sloth_id="bench-avail",sloth_service="bench",sloth_slo="avail",sloth_window="5m"'
     step_s = step(service).ms // 1000
@@ -201,13 +201,14 @@ def rule_files(tmp: Path) -> dict[str, Path]:
     return out
 
 
-def measure(n: int, workdir: Path, settle_s: int = 150) -> dict[str, Cost]:
-    """Backfill, start Prometheus, measure every tool's rules; the server is stopped by its pid."""
+def measure(n: int, workdir: Path, settle_s: int = 150, days: int = DAYS) -> dict[str, Cost]:
+    """Backfill ``days`` of data, start Prometheus, measure every tool's rules; the server is stopped by its pid."""
     end = int(time.time()) // 60 * 60
     data = workdir / "data"
     om = workdir / "input.om"
-    openmetrics(om, n, end, slokit_service())
-    subprocess.run([toolchain.path("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)],
+    openmetrics(om, n, end, slokit_service(), days)
+    subprocess.run([toolchain.path("promtool"), "tsdb", "create-blocks-from", "openmetrics",
+                    f"--max-block-duration={24 * (days + 1)}h", str(om), str(data)],
                    check=True, capture_output=True, timeout=3600)
     om.unlink()
     files = rule_files(workdir)
