@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import rules_cost  # noqa: E402
-
-from slokit import toolchain  # noqa: E402
+import rules_cost
+from slokit import toolchain
 
 
 def test_cost_measurement_runs_every_rule_set_on_a_real_prometheus(tmp_path: Path) -> None:
