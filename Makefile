@@ -60,7 +60,7 @@ report: setup
 		--out $(REPORT_OUT) $(if $(SLACK_WEBHOOK_FILE),--post-slack --slack-webhook-file $(SLACK_WEBHOOK_FILE)) \
 		$(REPORT_ARGS)
 
-# The example service with Prometheus and Alertmanager on 127.0.0.1, then an incident (README, "Live demo").
+# The example service with Prometheus and Alertmanager on 127.0.0.1, then an incident (docs/demo.md).
 # Options: make demo DEMO_ARGS="--duration 180 --prometheus-port 19090"
 DEMO_ARGS ?=
 demo: setup

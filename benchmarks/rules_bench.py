@@ -31,7 +31,7 @@ from types import MappingProxyType
 import yaml
 
 from slokit import toolchain
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.rules.build import rule_count, service_groups
 from slokit.rules.render import dump, emit_rules
 from slokit.rules.sli import sli_queries

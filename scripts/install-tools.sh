@@ -72,7 +72,7 @@ if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; th
 slokit: cannot install its tools on this machine (it needs apt-get and dpkg, as on Debian or Ubuntu).
 Install Prometheus (promtool, prometheus) and Alertmanager (amtool, alertmanager) from their release pages
 and point slokit at them: SLOKIT_PROMTOOL, SLOKIT_PROMETHEUS, SLOKIT_AMTOOL, SLOKIT_ALERTMANAGER name the
-binaries (README, "Tool sets"); SLOKIT_VICTORIA_METRICS, SLOKIT_VMAGENT, SLOKIT_VMALERT and SLOKIT_VMALERT_TOOL
+binaries (docs/toolsets.md); SLOKIT_VICTORIA_METRICS, SLOKIT_VMAGENT, SLOKIT_VMALERT and SLOKIT_VMALERT_TOOL
 name VictoriaMetrics' binaries. Still missing: ${pending[*]%%:*} ${pending_engines[*]%%:*}
 MSG
   exit 1
@@ -90,7 +90,7 @@ fi
 
 if [ ${#pending[@]} -gt 0 ] && { [ "$(id -u)" -ne 0 ] || ! unshare --mount true 2>/dev/null; }; then
   echo "slokit: the Alertmanager of a tool set runs in a private mount namespace, which needs root" >&2
-  echo "(unshare --mount); elsewhere set SLOKIT_ALERTMANAGER to an Alertmanager of your own (README, Tool sets)" >&2
+  echo "(unshare --mount); elsewhere set SLOKIT_ALERTMANAGER to an Alertmanager of your own (docs/toolsets.md)" >&2
   exit 1
 fi
 

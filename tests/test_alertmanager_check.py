@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from slokit.alertmanager.check import check_alertmanager, route_tests, rule_route_tests
 from slokit.alertmanager.config import PATH, render
 from slokit.alertmanager.routing import plan
-from slokit.checks import CheckResult, checkers
+from slokit.artifacts import Options
+from slokit.check_common import CheckResult
+from slokit.checks import checkers
 from slokit.cli import main
-from slokit.pipeline import Options
 from slokit.spec import load_or_raise
 from slokit.spec.model import PagerDuty, Receiver, Routing, Service, Slack
 

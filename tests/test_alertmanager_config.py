@@ -23,7 +23,8 @@ import yaml
 from slokit.alertmanager import emit
 from slokit.alertmanager.config import DEFAULT_TIMINGS, GROUP_BY, PATH, build, render, template_literal
 from slokit.alertmanager.routing import PLACEHOLDER, name_token, plan, quote
-from slokit.pipeline import Options, generate
+from slokit.artifacts import Options
+from slokit.pipeline import generate
 from slokit.spec import load_or_raise
 from slokit.spec.model import PagerDuty, Receiver, Routing, Service, Slack
 
@@ -241,7 +242,7 @@ def render_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data.write_text(json.dumps(TEMPLATE_DATA), encoding="utf-8")
 
     def run(text: str) -> str:
-        from slokit.checks import run_tool
+        from slokit.check_common import run_tool
 
         proc = run_tool(["amtool", "template", "render", f"--template.glob={work / 'none.tmpl'}",
                          f"--template.data={data}", f"--template.text={text}"])
@@ -307,7 +308,7 @@ def test_without_grafana_url_no_dead_dashboard_link_is_sent(render_template: Any
     work = tmp_path_factory.mktemp("am-no-dashboard")
     (work / "none.tmpl").write_text("", encoding="utf-8")
     (work / "data.json").write_text(json.dumps(data), encoding="utf-8")
-    from slokit.checks import run_tool
+    from slokit.check_common import run_tool
 
     proc = run_tool(["amtool", "template", "render", f"--template.glob={work / 'none.tmpl'}",
                      f"--template.data={work / 'data.json'}", f"--template.text={slack['text']}"])

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from slokit.artifacts import Options
 from slokit.checks import checkers
 from slokit.dashboards import OVERVIEW_FILE, PROVISIONING_FILE, emit, file_name
 from slokit.dashboards.check import check_dashboards, lint
-from slokit.pipeline import Options
 from slokit.spec.model import Service
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from slokit.artifacts import Options
 from slokit.dashboards import emit
-from slokit.pipeline import Options
 from slokit.spec.model import Service
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "dashboards"

@@ -23,8 +23,8 @@ import yaml
 
 from rules_helpers import run_promtool as promtool
 from slokit import catalog, series
+from slokit.artifacts import Options
 from slokit.dashboards import OVERVIEW_FILE, emit, file_name, service
-from slokit.pipeline import Options
 from slokit.promql import selector
 from slokit.spec import load_or_raise
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service

@@ -19,9 +19,10 @@ import yaml
 
 from rules_helpers import run_promtool
 from slokit import burnrate, series
+from slokit.artifacts import Options
 from slokit.dashboards import OVERVIEW_FILE, PROVISIONING_FILE, emit, file_name, grafana, overview
 from slokit.links import OVERVIEW_UID, dashboard_uid, runbook_url
-from slokit.pipeline import Options, generate
+from slokit.pipeline import generate
 from slokit.spec import load_or_raise
 from slokit.spec.model import CacheMisses, RatioQueries, Service
 

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from slokit import stack
 from slokit.alertmanager.config import render
-from slokit.checks import run_tool
+from slokit.check_common import run_tool
 from slokit.spec.model import Service
 from slokit.stack import LocalStack, NotificationReceiver, StackError
 

@@ -11,8 +11,8 @@ import pytest
 
 from gate_helpers import EXAMPLE_SPEC, gate, with_stages
 from slokit import stack
+from slokit.cli.gate import parse_time
 from slokit.gate import breaches, range_step
-from slokit.gate_cli import parse_time
 from slokit.spec import load_or_raise
 
 URL = "http://127.0.0.1:9"  # never asked: every case fails before the first request

@@ -10,7 +10,7 @@ import yaml
 
 from rules_helpers import counter, each_toolset, promtool_test, run_promtool
 from slokit.alertmanager.config import build as alertmanager_config
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.rules.render import emit_rules
 from slokit.spec import load_services
 from slokit.spec.model import Service
@@ -141,7 +141,7 @@ def test_one_markets_outage_pages_for_that_market_only(shop: Service, tmp_path: 
             {"expr": page.format(slo=slo, market="us"), "eval_time": "65m", "exp_samples": []},
             {"expr": f'slo:error_budget_remaining:ratio{{slo="{slo}", market="us"}} == bool 1', "eval_time": "65m",
              "exp_samples": [{"labels": f'{{market="us", service="shop", slo="{slo}"}}', "value": 1}]},
-            # The cost of a group, as the README states it: 13 recorded series for a 30d SLO.
+            # The cost of a group, as docs/spec.md states it: 13 recorded series for a 30d SLO.
             {"expr": f'count({{__name__=~"slo:.+", service="shop", slo="{slo}", market="us"}})', "eval_time": "65m",
              "exp_samples": [{"labels": "{}", "value": 13}]},
         ],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.rules.render import emit_rules
 from slokit.spec import load_service
 from slokit.spec.units import Duration, format_factor

@@ -12,8 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from slokit.cli.report import EXIT_FAILED, EXIT_MET, EXIT_NO_DATA, exit_code
 from slokit.report import jsondoc, markdown
-from slokit.report.command import EXIT_FAILED, EXIT_MET, EXIT_NO_DATA, exit_code
 from slokit.report.model import Buckets, Report, ServiceReport, SLOParams, build_slo_report, step_for
 from slokit.report.period import PeriodError, parse_at, resolve
 from slokit.stack import free_port

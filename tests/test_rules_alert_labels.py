@@ -18,7 +18,7 @@ import yaml
 from rules_helpers import each_toolset
 from runbooks_specs import EDGE, MINIMAL, PAYMENTS, TWINS
 from slokit import catalog, series
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.rules.build import service_groups, slo_labels
 from slokit.rules.check import check_rules
 from slokit.rules.render import dump, emit_rules

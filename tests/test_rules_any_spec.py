@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from rules_helpers import d, make_service
 from slokit import catalog, toolchain
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.rules.render import emit_rules
 from slokit.spec.model import SLO, CacheMisses, Guardrail, HttpErrors, HttpLatency, RatioQueries
 

@@ -14,8 +14,8 @@ import yaml
 
 from rules_helpers import each_toolset, make_service, make_slo
 from slokit import catalog, links, series
+from slokit.artifacts import Options
 from slokit.burnrate import plan
-from slokit.pipeline import Options
 from slokit.rules.build import service_groups, slo_labels
 from slokit.rules.check import check_rules
 from slokit.rules.render import emit_rules

@@ -11,6 +11,7 @@ import yaml
 
 from runbooks_specs import EDGE, MINIMAL, PAYMENTS, TWINS
 from slokit import links, pipeline
+from slokit.artifacts import Options
 from slokit.catalog import alerts_for
 from slokit.rules.build import service_groups
 from slokit.runbooks import emit
@@ -21,7 +22,7 @@ from slokit.writers import write_tree
 
 
 def _write(tmp_path: Path, service: Service) -> Path:
-    write_tree(tmp_path, emit([service], pipeline.Options()), pipeline.MANAGED_DIRS)
+    write_tree(tmp_path, emit([service], Options()), pipeline.MANAGED_DIRS)
     return tmp_path
 
 
@@ -97,7 +98,7 @@ def test_labels_line_of_each_section_matches_exactly_its_alert_rule(onboarding: 
     also for guardrails that share name and severity (with or without a rollback twin)."""
     (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
     services = [onboarding, *load_or_raise([tmp_path / f"{name}.yaml"])]
-    pages = emit(services, pipeline.Options())
+    pages = emit(services, Options())
     for service in services:
         alert_rules = [r for g in service_groups(service) for r in g["rules"] if "alert" in r]
         for rule in alert_rules:

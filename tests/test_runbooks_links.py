@@ -11,8 +11,9 @@ from markdown_it import MarkdownIt
 
 from runbooks_specs import EDGE, MINIMAL, PAYMENTS
 from slokit import links
+from slokit.artifacts import Options
 from slokit.catalog import alerts_for
-from slokit.pipeline import Options, generate
+from slokit.pipeline import generate
 from slokit.runbooks import emit
 from slokit.spec import load_or_raise
 from slokit.spec.model import Service

@@ -15,8 +15,8 @@ from markdown_it.token import Token
 from rules_helpers import run_promtool
 from runbooks_specs import EDGE, MINIMAL, PAYMENTS
 from slokit import burnrate
+from slokit.artifacts import Options
 from slokit.catalog import alerts_for
-from slokit.pipeline import Options
 from slokit.runbooks import emit
 from slokit.runbooks.pages import span
 from slokit.spec import load_or_raise

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from rules_helpers import each_toolset, run_promtool
-from slokit.pipeline import Options
+from slokit.artifacts import Options
 from slokit.rules.render import emit_rules, rules_path
 from slokit.spec import load_or_raise
 

@@ -1,5 +1,5 @@
 """The spec agrees with what the middleware records: routes as the frameworks write them, buckets it has,
-and the README's one call that ties a service's middleware to its spec file."""
+and the middleware page's one call that ties a service's middleware to its spec file."""
 
 from __future__ import annotations
 
@@ -127,23 +127,23 @@ def test_load_service_errors_are_spec_errors(tmp_path: Path) -> None:
         load_service(tmp_path / "two")
 
 
-def readme_block(after: str) -> str:
-    """The first Python code block of the README after the line ``after``."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def docs_block(after: str) -> str:
+    """The first Python code block of ``docs/middleware.md`` after the line ``after``."""
+    text = (ROOT / "docs" / "middleware.md").read_text(encoding="utf-8")
     m = re.search(re.escape(after) + r".*?```python\n(.*?)```", text, re.S)
-    assert m is not None, f"no python block after {after!r} in README.md"
+    assert m is not None, f"no python block after {after!r} in docs/middleware.md"
     return m.group(1)
 
 
-def test_readme_starlette_wiring_works_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's lines, run as they are on a Starlette app, expose the spec's buckets and routes."""
+def test_docs_starlette_wiring_works_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The middleware page's lines, run as they are on a Starlette app, expose the spec's buckets and routes."""
     monkeypatch.chdir(ROOT)
 
     async def step(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
     namespace: dict[str, Any] = {"app": Starlette(routes=[Route("/api/onboarding/steps/{id}", step)])}
-    exec(readme_block("FastAPI / Starlette"), namespace)  # the README's snippet, verbatim
+    exec(docs_block("FastAPI / Starlette"), namespace)  # the page's snippet, verbatim
     client = TestClient(namespace["app"])
     assert client.get("/api/onboarding/steps/1").status_code == 200
     body = client.get("/metrics").text
@@ -154,14 +154,14 @@ def test_readme_starlette_wiring_works_as_written(monkeypatch: pytest.MonkeyPatc
     assert line is not None and float(line.group(1)) >= 1, body
 
 
-def test_readme_flask_wiring_works_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docs_flask_wiring_works_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     from flask import Flask
 
     monkeypatch.chdir(ROOT)
     app = Flask("onboarding")
     app.add_url_rule("/steps/<int:id>", "step", lambda id: "ok")
     namespace: dict[str, Any] = {"app": app}
-    exec(readme_block("Flask:"), namespace)
+    exec(docs_block("Flask:"), namespace)
     client = app.test_client()
     assert client.get("/steps/1", buffered=True).status_code == 200
     body = client.get("/metrics", buffered=True).get_data(as_text=True)

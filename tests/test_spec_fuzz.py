@@ -5,7 +5,7 @@ mutates the example spec (drop, replace, add and retype fields at every depth) t
 mutations are part of it: aliases to other parts of the spec (recursive ones too) and alias bombs, unicode
 edge cases (lone surrogates, NUL, byte order marks, line separators, astral characters), huge scalars and
 numbers, deep nesting. The command-line tests then run what a user runs, ``validate``, ``generate``,
-``runbooks --html`` and ``check``, and require an exit code the README documents, never an internal error.
+``runbooks --html`` and ``check``, and require an exit code docs/cli.md documents, never an internal error.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def test_random_text_only_produces_diagnostics(tmp_path: Path, text: str) -> Non
     _check(tmp_path, text)
 
 
-#: The README's exit codes for these commands; 70 (internal error) is not among them on purpose.
+#: The exit codes docs/cli.md documents for these commands; 70 (internal error) is not among them on purpose.
 DOCUMENTED = {0, 1}
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from slokit import cli
-from slokit.cli import main
+from slokit.cli import app, main
+from slokit.cli.common import EXIT_INTERNAL
 from slokit.spec import load_services
 from test_cli import GOOD
 
@@ -141,11 +141,11 @@ def test_the_last_resort_handler_prints_a_documented_line_without_the_error_text
     def broken(**_: object) -> None:
         raise RuntimeError("token=s3cr3t")
 
-    monkeypatch.setattr(cli, "main", broken)
+    monkeypatch.setattr(app, "main", broken)
     monkeypatch.delenv("SLOKIT_DEBUG", raising=False)
     with pytest.raises(SystemExit) as exit_info:
-        cli.run()
-    assert exit_info.value.code == cli.EXIT_INTERNAL == 70
+        app.run()
+    assert exit_info.value.code == EXIT_INTERNAL == 70
     err = capsys.readouterr().err
     assert err == ("slokit: internal error (RuntimeError): a bug in slokit, not in the spec; set SLOKIT_DEBUG=1 "
                    "for the traceback and report it\n")

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from slokit.cli import spec_json_schema
+from slokit.cli.schema import spec_json_schema
 from slokit.spec import load_services
 from slokit.spec.units import Duration
 

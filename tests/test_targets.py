@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 from rules_helpers import each_toolset, run_promtool
 from slokit import toolchain
+from slokit.artifacts import Options
 from slokit.cli import main
-from slokit.pipeline import Options
 from slokit.rules.render import (
     DEFAULT_QUERY_OFFSET,
     TARGETS,

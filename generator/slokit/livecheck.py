@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from slokit import promql, semconv
-from slokit.checks import CheckResult
+from slokit.check_common import CheckResult
 from slokit.live_sources import Exposition, Prometheus, Sample
 from slokit.rules.sli import sli_queries, sli_ratio
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from slokit.checks import run_tool
+from slokit.check_common import run_tool
 from slokit.spec.load import Diagnostic, QueryRef
 from slokit.spec.model import Location
 from slokit.toolchain import ToolMissing

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from slokit import __version__
-from slokit.checks import RUN_GENERATE
+from slokit.check_common import RUN_GENERATE
 from slokit.dashboards import OVERVIEW_FILE, file_name, overview_folder
 from slokit.grafana_api import FolderExists, GrafanaClient, GrafanaError, Rejected
 from slokit.links import slug

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slokit.alertmanager.config import PATH, render
-from slokit.pipeline import Artifacts, Options
+from slokit.artifacts import Artifacts, Options
 from slokit.spec.model import Service
 
 

@@ -22,7 +22,7 @@ from slokit import links
 from slokit.alertmanager.config import PATH, build
 from slokit.alertmanager.routing import RoutingPlan, is_placeholder, matcher, plan
 from slokit.catalog import BURN_ALERT, alerts_for
-from slokit.checks import MISSING, STALE, CheckResult, run_tool
+from slokit.check_common import MISSING, STALE, CheckResult, run_tool
 from slokit.rules.render import rules_path
 from slokit.spec.model import SEVERITIES, Service, Severity
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from slokit.artifacts import Artifacts, Options
 from slokit.dashboards import overview, provisioning, service
 from slokit.dashboards.grafana import to_text
 from slokit.dashboards.overview import overview_folder
-from slokit.pipeline import Artifacts, Options
 from slokit.spec.model import Service
 
 DIR = "dashboards"

@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from slokit.checks import MISSING, STALE, CheckResult, run_tool
+from slokit.artifacts import Options
+from slokit.check_common import MISSING, STALE, CheckResult, run_tool
 from slokit.dashboards import DIR, emit
 from slokit.dashboards.grafana import DATASOURCE, MODERN_PANEL_TYPES, WIDTH
-from slokit.pipeline import Options
 from slokit.spec.model import Service
 
 TOOL = "dashboards"

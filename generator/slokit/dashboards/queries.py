@@ -78,12 +78,17 @@ def window_error_ratio(service: Service, slo: SLO, label_vars: LabelVars, window
     """The bad share over any window: the recorded series when there is one, else the SLI's raw queries.
 
     A guardrail may use a window the rules do not record (``window: 10m``); its alert then computes the
-    ratio from the raw series, and so does this panel, with the same SLI queries.
+    ratio from the raw series, and so does this panel, with the same SLI queries. A grouped SLO's raw ratio
+    (whose queries may be the owner's own PromQL, closed to extra matchers) keeps the groups its variables
+    choose by joining on the recorded 5m ratio of those groups.
     """
     if window in recorded_windows(slo) or window == slo.window:
         return error_ratio(service, slo, label_vars, window)
     bad, total = sli_queries(service, slo, window)
-    return f"({zero_filled(bad, total, slo)} / {total})"
+    raw = f"({zero_filled(bad, total, slo)} / {total})"
+    if not slo.group_by:
+        return raw
+    return f"({raw} and on ({', '.join(slo.group_by)}) {error_ratio(service, slo, label_vars, SHORT_WINDOW)})"
 
 
 def sli(service: Service, slo: SLO, label_vars: LabelVars, window: Duration) -> str:
@@ -99,9 +104,9 @@ def burn_rate(service: Service, slo: SLO, label_vars: LabelVars) -> str:
     return f"{series.BURN_RATE}{slo_selector(service, slo, label_vars)}"
 
 
-def _http_matchers(service: Service, slo: SLO | None) -> str:
+def _http_matchers(service: Service, slo: SLO | None, extra_matchers: Sequence[str] = ()) -> str:
     m = service.metrics
-    extra: list[str] = []
+    extra: list[str] = list(extra_matchers)
     if slo is not None and isinstance(slo.sli, HttpErrors | HttpLatency):
         if slo.sli.route is not None:
             extra.append(matcher(m.route_label, slo.sli.route))
@@ -115,10 +120,15 @@ def request_rate(service: Service) -> str:
     return f"sum(rate({service.metrics.duration_count}{_http_matchers(service, None)}[{SHORT_WINDOW}]))"
 
 
-def latency_quantile(service: Service, slo: SLO, quantile: Fraction, window: Duration) -> str:
-    """The quantile of request duration, over the requests the SLO's SLI selects (route, method)."""
-    bucket = f"{service.metrics.duration_bucket}{_http_matchers(service, slo)}"
-    return f"histogram_quantile({format_number(quantile)}, sum by (le) (rate({bucket}[{window}])))"
+def latency_quantile(service: Service, slo: SLO, quantile: Fraction, window: Duration,
+                     label_vars: LabelVars | None = None) -> str:
+    """The quantile of request duration, over the requests the SLO's SLI selects (route, method); a grouped
+    SLO's per group, as its latency alerts compute it, filtered by its grouping labels' variables (the raw
+    series carry those labels; ``label_vars`` may name others, which are only on the recorded series)."""
+    groups = {label: var for label, var in (label_vars or {}).items() if label in slo.group_by}
+    bucket = f"{service.metrics.duration_bucket}{_http_matchers(service, slo, _var_matchers(groups))}"
+    by = ", ".join(("le", *slo.group_by))
+    return f"histogram_quantile({format_number(quantile)}, sum by ({by}) (rate({bucket}[{window}])))"
 
 
 # --- overview (all services in one table) -----------------------------------------------------------

@@ -148,11 +148,17 @@ class _Builder:
             taken.add(var)
             self.label_vars[label] = var
 
+    def slo_vars(self, slo: SLO) -> dict[str, str]:
+        """The variables that filter ``slo``'s series: every spec label's, but a grouping label's only for the
+        SLOs grouped by it (the others have no such label: choosing a market must not blank them)."""
+        return {label: var for label, var in self.label_vars.items()
+                if label not in self.group_labels or label in slo.group_by}
+
     def runbook(self, slo: SLO) -> list[dict[str, Any]]:
         return [grafana.link(f"Runbook: {slo.name}", runbook_url(self.service, slo))]
 
     def slo_row(self, slo: SLO) -> None:
-        s, lv = self.service, self.label_vars
+        s, lv = self.service, self.slo_vars(slo)
         window = slo.window
         objective = format_percent(slo.objective)
         self.panels.append(grafana.row(f"{slo.name}: {objective} over {window}", self.layout.row()))
@@ -177,8 +183,10 @@ class _Builder:
                 self.layout.place(10, ROW_HEIGHT)))
         self.panels.append(grafana.timeseries(
             "SLI over time",
-            [grafana.target(queries.sli(s, slo, lv, queries.SHORT_WINDOW), "A", f"SLI ({queries.SHORT_WINDOW})"),
-             grafana.target(queries.sli(s, slo, lv, queries.BURN_WINDOW), "B", f"SLI ({queries.BURN_WINDOW})")],
+            [grafana.target(queries.sli(s, slo, lv, queries.SHORT_WINDOW), "A",
+                            group_legend(slo, f"SLI ({queries.SHORT_WINDOW})")),
+             grafana.target(queries.sli(s, slo, lv, queries.BURN_WINDOW), "B",
+                            group_legend(slo, f"SLI ({queries.BURN_WINDOW})"))],
             self.layout.place(9, ROW_HEIGHT), unit="percentunit", decimals=3,
             steps=severity_steps([Level(float(slo.objective), PAGE, "objective")], higher_is_worse=False),
             description=f"Share of good events over sliding {queries.SHORT_WINDOW} and {queries.BURN_WINDOW} "
@@ -191,7 +199,7 @@ class _Builder:
     def budget_panels(self, slo: SLO, links: list[dict[str, Any]], worst: str, most: str, of: str) -> None:
         """Budget remaining and the current burn rate: only for an SLO with an error budget (a grouped SLO's
         worst group: ``worst``/``most`` are min/max then, and ``of`` says so in the titles)."""
-        s, lv, window = self.service, self.label_vars, slo.window
+        s, lv, window = self.service, self.slo_vars(slo), slo.window
         budget = queries.budget_remaining(s, slo, lv)
         self.panels.append(grafana.gauge(
             f"Error budget remaining ({window}){of}",
@@ -206,7 +214,7 @@ class _Builder:
 
     def worst_groups(self, slo: SLO, links: list[dict[str, Any]]) -> G.Table:
         """The groups of a grouped SLO with the lowest SLI over its window, one row each."""
-        sli = queries.sli(self.service, slo, self.label_vars, slo.window)
+        sli = queries.sli(self.service, slo, self.slo_vars(slo), slo.window)
         hidden = {"Time": True, SERVICE_LABEL: True, SLO_LABEL: True}
         return grafana.table(
             f"Worst groups by {', '.join(slo.group_by)} (SLI over {slo.window})",
@@ -235,7 +243,7 @@ class _Builder:
         else:
             levels = [Level(1.0, TARGET, "1x spends exactly the budget")]
             what = "Burn-rate alerts are off for this SLO; above 1x the budget runs out before the window ends."
-        burn = queries.burn_rate(self.service, slo, self.label_vars)
+        burn = queries.burn_rate(self.service, slo, self.slo_vars(slo))
         return grafana.stat(
             f"Burn rate ({queries.BURN_WINDOW})" + (" (worst group)" if most else ""),
             [grafana.target(f"{most}({burn})" if most else burn, "A", "burn rate")],
@@ -273,8 +281,8 @@ class _Builder:
             (Fraction(95, 100), queries.SHORT_WINDOW)]
         windows = {w for _, w in pairs}
         targets = [
-            grafana.target(queries.latency_quantile(self.service, slo, q, w), _ref(i),
-                           _quantile_label(q) + (f" ({w})" if len(windows) > 1 else ""))
+            grafana.target(queries.latency_quantile(self.service, slo, q, w, self.slo_vars(slo)), _ref(i),
+                           group_legend(slo, _quantile_label(q) + (f" ({w})" if len(windows) > 1 else "")))
             for i, (q, w) in enumerate(pairs)
         ]
         names = " / ".join(dict.fromkeys(_quantile_label(q) for q, _ in pairs))
@@ -295,7 +303,7 @@ class _Builder:
         levels = ratio_levels(slo, good=good)
         windows = sorted({queries.SHORT_WINDOW, *(g.window for g in guardrails)})
         query = queries.sli if good else queries.window_error_ratio
-        targets = [grafana.target(query(self.service, slo, self.label_vars, w), _ref(i), str(w))
+        targets = [grafana.target(query(self.service, slo, self.slo_vars(slo), w), _ref(i), group_legend(slo, str(w)))
                    for i, w in enumerate(windows)]
         share = "good" if good else "bad"
         self.panels.append(grafana.timeseries(
@@ -308,6 +316,13 @@ class _Builder:
             soft_min=0 if not good else None,
             soft_max=max(lv.value for lv in levels) if not good else 1,
         ))
+
+
+def group_legend(slo: SLO, text: str) -> str:
+    """A line's legend; a grouped SLO's lines (one per group) are named by their group: ``market={{market}}: 5m``."""
+    if not slo.group_by:
+        return text
+    return ", ".join(f"{g}={{{{{g}}}}}" for g in slo.group_by) + f": {text}"
 
 
 def _ref(i: int) -> str:

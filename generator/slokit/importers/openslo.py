@@ -149,7 +149,7 @@ def _service_draft(name: str, doc: _Doc, index: dict[tuple[str, str], _Doc], ser
         draft.data["labels"] = kept
     draft.note_dropped(("owner",), dropped)
     draft.note(("slos",), "OpenSLO notification targets are not routing: add routing.page and routing.ticket "
-                          "(see the README, Alertmanager routing).")
+                          "(see docs/routing.md).")
     draft.data["slos"] = []
     services[name] = draft
     return draft

@@ -193,7 +193,7 @@ def _service(node: _Node, file: str, problems: Problems, owner: str | None, wher
     draft.note_dropped(("owner",), dropped)
     _plugins(node, "slo_plugins", draft, ("owner",))
     draft.note(("slos",), "Sloth routes alerts by their labels; slokit routes by severity: add routing.page and "
-                          "routing.ticket (see the README, Alertmanager routing).")
+                          "routing.ticket (see docs/routing.md).")
     slos = node.get("slos")
     if not isinstance(slos, PosList) or not slos:
         problems.error(node.pos("slos"), node.sub("slos"), "must be a non-empty list of SLOs")

@@ -1,7 +1,10 @@
 """Pure ASGI middleware (not ``BaseHTTPMiddleware``) and the ``/metrics`` ASGI app.
 
 The request ends when the final body chunk has been handed to the server: background tasks that run
-after it are not latency, and a streaming response is measured to its last chunk. The route label is the
+after it are not latency, and a streaming response is measured to its last chunk. A client that leaves
+before the response is complete (the server's ``send`` fails, or the app receives ``http.disconnect``, for
+instance while it still reads the request body) is counted once with the status sent, 499 when none was
+sent before the client left. The route label is the
 template of the route the router chose, read from ``scope["route"]`` after the call, so no route is
 matched twice.
 """
@@ -237,7 +240,16 @@ class SlokitMiddleware:
         status = 0
         done = False
         send_failed = False
+        #: The app heard the client leave (``http.disconnect``), e.g. while it was still reading the body.
+        client_gone = False
         cache_header = self._cache_header
+
+        async def receive_wrapper() -> Message:
+            nonlocal client_gone
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                client_gone = True
+            return message
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, done, send_failed
@@ -250,7 +262,8 @@ class SlokitMiddleware:
                 raise
             kind = message["type"]
             if kind == "http.response.start":
-                status = message["status"]
+                # An answer to a client that left before it (mid-body) reaches no one: the client's abort.
+                status = CLIENT_CLOSED_STATUS if client_gone else message["status"]
             elif not message.get("more_body", False) and not done and status:
                 # Final body chunk (or pathsend): the response is complete, whatever runs after it.
                 done = True
@@ -259,21 +272,24 @@ class SlokitMiddleware:
                     gauge.dec()
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive_wrapper, send_wrapper)
         except BaseException:
             if not done:
                 done = True
-                code = (status or CLIENT_CLOSED_STATUS) if send_failed else SERVER_ERROR_STATUS
+                # Whatever the app raised once the client had gone (Starlette's ClientDisconnect while it
+                # read the body, an error of its own) is the client's abort, not a server error.
+                gone = send_failed or client_gone
+                code = (status or CLIENT_CLOSED_STATUS) if gone else SERVER_ERROR_STATUS
                 self._record(scope, code, _perf() - start)
                 if gauge is not None:
                     gauge.dec()
             raise
         if not done:
-            # Returned without finishing the body: the client went away mid-stream (the app noticed
-            # the disconnect) or the app never answered, which the server turns into a 500.
+            # Returned without finishing the body: the client went away mid-stream or mid-request (the
+            # app noticed the disconnect) or the app never answered, which the server turns into a 500.
             if status:
                 code = status
-            elif send_failed:
+            elif send_failed or client_gone:
                 code = CLIENT_CLOSED_STATUS
             else:
                 code = SERVER_ERROR_STATUS

@@ -4,7 +4,9 @@ WSGI has no route template of its own: a framework integration (``slokit.middlew
 ``slokit.middleware.django``) writes it into ``environ[ROUTE_ENVIRON_KEY]`` while handling the request, and
 the middleware reads it when the response is done. Requests without it are recorded as unmatched.
 The request ends when the server has taken the last body chunk; ``close()`` work (teardown handlers,
-``request_finished`` signals) is not latency.
+``request_finished`` signals) is not latency. A client that leaves while still sending the request body
+(reading ``wsgi.input`` fails, or ends before ``Content-Length``) is counted as 499 whatever the app makes
+of it (an exception, Werkzeug's 400, a 500 page): no one receives that answer.
 """
 
 from __future__ import annotations
@@ -36,12 +38,73 @@ StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 _perf = time.perf_counter
+#: The reading methods of ``wsgi.input`` watched for a client that leaves mid-body.
+_READS = frozenset({"read", "readline", "readlines", "readinto", "read1", "readinto1"})
+
+
+class _Input:
+    """``wsgi.input`` as the app reads it, telling the response when the client left mid-body.
+
+    Every attribute is the server's own (``hasattr(stream, "readinto")`` answers as for the server's
+    stream); reads are passed through unchanged, exceptions included. A read that fails with an OSError or
+    ValueError (a closed socket), or that comes back short or empty before ``Content-Length`` bytes were
+    read, marks the request as abandoned by the client.
+    """
+
+    __slots__ = ("_expected", "_read", "_response", "_stream")
+
+    def __init__(self, stream: Any, response: _Response, content_length: str) -> None:
+        self._stream = stream
+        self._response = response
+        self._read = 0
+        self._expected = int(content_length) if content_length.isdigit() else -1
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._stream, name)
+        if name not in _READS:
+            return attr
+
+        def read(*args: Any, **kwargs: Any) -> Any:
+            try:
+                got = attr(*args, **kwargs)
+            except (OSError, ValueError):
+                self._response.client_gone = True
+                raise
+            self._count(name, got, args[0] if args else next(iter(kwargs.values()), -1))
+            return got
+
+        return read
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def _count(self, name: str, got: Any, asked: Any) -> None:
+        """Add what a read returned; a read that should have returned more marks the client as gone."""
+        try:
+            if got is None:  # readinto on a stream with nothing ready yet: says nothing
+                return
+            n = got if isinstance(got, int) else sum(map(len, got)) if isinstance(got, list) else len(got)
+            left = self._expected - self._read  # before this read
+            self._read += n
+            if self._read >= self._expected:
+                return
+            if isinstance(asked, bytearray | memoryview):
+                asked = len(asked)
+            to_the_end = name in ("read", "readlines") and (asked is None or asked < 0)
+            # A server's read(n) returns fewer than n bytes only at the end of the stream (PEP 3333's
+            # input is a file: gunicorn, Werkzeug, wsgiref and waitress all fill the read or reach EOF).
+            short = name == "read" and isinstance(asked, int) and 0 < n < min(asked, left)
+            if to_the_end or short or (n == 0 and asked != 0):
+                self._response.client_gone = True  # the body ended before Content-Length: the client left
+        except Exception:
+            self._response._middleware.instruments.failed("the WSGI middleware's input")
 
 
 class _Response:
     """Wraps one response body: records the request when the body is exhausted, or at ``close()``."""
 
-    __slots__ = ("_body", "_done", "_environ", "_middleware", "_start", "_start_response", "status")
+    __slots__ = ("_body", "_done", "_environ", "_middleware", "_start", "_start_response", "client_gone", "status")
 
     def __init__(
         self, middleware: SlokitWSGIMiddleware, environ: Environ, start_response: StartResponse, start: float
@@ -53,9 +116,11 @@ class _Response:
         self._body: Iterable[bytes] = ()
         self._done = False
         self.status = 0
+        #: The client left while sending the request body (see ``_Input``).
+        self.client_gone = False
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo = None) -> Any:
-        self.status = int(status[:3])
+        self.status = CLIENT_CLOSED_STATUS if self.client_gone else int(status[:3])
         if self._middleware.cache_header is not None:
             headers = self._middleware.take_cache_header(headers)
         return self._start_response(status, headers, exc_info)
@@ -92,9 +157,13 @@ class _Response:
         except GeneratorExit:
             raise
         except BaseException:
-            self.finish(SERVER_ERROR_STATUS)
+            self.finish(self.failed_status())
             raise
         self.finish(self.status or SERVER_ERROR_STATUS)
+
+    def failed_status(self) -> int:
+        """What an exception out of the app counts as: a server error, unless the client had left."""
+        return CLIENT_CLOSED_STATUS if self.client_gone else SERVER_ERROR_STATUS
 
     def close(self) -> None:
         try:
@@ -146,10 +215,13 @@ class SlokitWSGIMiddleware:
         if gauge is not None:
             gauge.inc()
         response = _Response(self, environ, start_response, _perf())
+        stream = environ.get("wsgi.input")
+        if stream is not None:
+            environ["wsgi.input"] = _Input(stream, response, str(environ.get("CONTENT_LENGTH") or ""))
         try:
             response._body = self.app(environ, response.start_response)
         except BaseException:
-            response.finish(SERVER_ERROR_STATUS)
+            response.finish(response.failed_status())
             raise
         return response
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slokit.pipeline import Artifacts, Options
+from slokit.artifacts import Artifacts, Options
 from slokit.rollouts import argo, flagger
 from slokit.rules.render import dump, generated_header
 from slokit.spec.model import Service

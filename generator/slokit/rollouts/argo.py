@@ -6,7 +6,8 @@ the measurement at which the alert would fire (Argo counts failed measurements, 
 trigger that flaps rolls back no later than the alert, possibly earlier). Each SLO's burn over the last
 hour is a metric that never fails but is only successful at or under the stages' ``max_burn_rate``: above
 it, or without data, the measurement is inconclusive and Argo pauses the rollout (hold). Every condition
-tests ``len(result) > 0`` first, so an empty answer is inconclusive too, never a success.
+tests ``len(result) > 0`` first, so an empty answer is inconclusive too, never a success. A grouped SLO's
+queries keep only the worst group's value (``conditions.worst_group``), so the group closest to failing decides.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _trigger_metric(service: Service, t: Trigger) -> dict[str, Any]:
         "failureLimit": t.for_.ms // interval.ms,
         "successCondition": f"len(result) > 0 && result[0] {_NOT_NEGATED[c.op]} {c.threshold}",
         "failureCondition": f"len(result) > 0 && result[0] {c.op} {c.threshold}",
-        "provider": _prometheus(c.value),
+        "provider": _prometheus(conditions.worst_group(service, t.slo, c.value, c.op, t.guardrail.window)),
     }
 
 
@@ -53,7 +54,8 @@ def analysis_template(service: Service) -> dict[str, Any]:
             "interval": "5m",
             "successCondition": f"len(result) > 0 && result[0] <= {limit}",
             "failureCondition": "false",
-            "provider": _prometheus(conditions.burn_query(service, slo, BURN_RATE_WINDOW)),
+            "provider": _prometheus(conditions.worst_group(
+                service, slo, conditions.burn_query(service, slo, BURN_RATE_WINDOW), ">", BURN_RATE_WINDOW)),
         })
     return {
         "apiVersion": API_VERSION,

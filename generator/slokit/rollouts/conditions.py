@@ -73,6 +73,24 @@ def burn_query(service: Service, slo: SLO, window: Duration) -> str:
     return f"(\n{raw_ratio(service, slo, window)}\n)\n/ {format_number(slo.error_budget)}"
 
 
+def worst_group(service: Service, slo: SLO, query: str, op: str, window: Duration) -> str:
+    """``query`` reduced to its worst group, for the Argo Rollouts and Flagger analyses of a grouped SLO.
+
+    A grouped SLO's queries give one sample per group, but Argo's conditions read ``result[0]`` and Flagger
+    reads one value: either would judge an arbitrary group. So the per-group values are computed inside and
+    ``max`` (bad is high: ``op`` ``>``) or ``min`` (good is high: ``<``) keeps the worst. A group without
+    traffic over ``window`` has no value and drops out; but a group with traffic and no valid value (NaN, a
+    negative ratio: bad data) empties the answer, as does no group at all, which the analyses read as
+    inconclusive or failed, never as a pass. ``slokit gate`` keeps the per-group queries: it judges and names
+    each group itself.
+    """
+    if not slo.group_by:
+        return query
+    _, total = sli_queries(service, slo, window)
+    valid = f"count(\n{query}\n>= 0\n)\n== on ()\ncount({total} > 0)"
+    return f"{'max' if op == '>' else 'min'}(\n{query}\n)\nand on ()\n({valid})"
+
+
 def events_query(service: Service, slo: SLO, window: Duration) -> str:
     """Events of the SLO over ``window`` (its total rate over the window times the window's seconds)."""
     _, total = sli_queries(service, slo, window)

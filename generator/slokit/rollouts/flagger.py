@@ -4,8 +4,9 @@ Flagger checks every metric once per ``interval`` against its ``thresholdRange``
 canary's weight, and ``threshold`` failed checks roll it back. ``interval`` is the rules' evaluation interval
 and ``threshold`` the number of intervals in the shortest trigger's ``for`` plus one, the evaluation at which
 its alert fires. Flagger has one interval for all steps, so ``stepWeights`` carries the stages' shares but
-not their minimum durations; a 0 % stage has no Flagger equivalent (see the README for running
-``slokit gate`` beside it).
+not their minimum durations; a 0 % stage has no Flagger equivalent (see docs/gate-and-rollouts.md for running
+``slokit gate`` beside it). A grouped SLO's templates answer with the worst group's value only
+(``conditions.worst_group``): Flagger reads one value, so the query must pick the group that decides.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ def _template(service: Service, metric: str, query: str) -> dict[str, Any]:
 
 
 def metric_templates(service: Service) -> list[dict[str, Any]]:
-    out = [_template(service, t.name, t.condition.value) for t in conditions.triggers(service)]
-    out += [_template(service, conditions.burn_name(slo), conditions.burn_query(service, slo, BURN_RATE_WINDOW))
+    out = [_template(service, t.name, conditions.worst_group(service, t.slo, t.condition.value, t.condition.op,
+                                                             t.guardrail.window))
+           for t in conditions.triggers(service)]
+    out += [_template(service, conditions.burn_name(slo), conditions.worst_group(
+                service, slo, conditions.burn_query(service, slo, BURN_RATE_WINDOW), ">", BURN_RATE_WINDOW))
             for slo in service.slos]
     return out
 

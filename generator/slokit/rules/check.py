@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from slokit.checks import MISSING, CheckResult, run_tool
+from slokit.check_common import MISSING, CheckResult, run_tool
 from slokit.rules.render import ALERTS_DIR, rules_path, steady_test_path, test_path
 from slokit.spec.model import Service
 

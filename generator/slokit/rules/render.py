@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from slokit.pipeline import Artifacts, Options
+from slokit.artifacts import Artifacts, Options
 from slokit.rules.build import Group, service_groups
 from slokit.rules.testgen import FAST_STEP, HEADER, STEADY_STEP, steady_test_file, test_file
 from slokit.spec.model import Service

@@ -16,7 +16,7 @@ import yaml
 
 from slokit import links
 from slokit.catalog import alerts_for
-from slokit.checks import CheckResult
+from slokit.check_common import CheckResult
 from slokit.spec.model import Service
 
 TOOL = "runbooks"

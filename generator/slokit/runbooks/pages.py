@@ -16,8 +16,8 @@ from fractions import Fraction
 import jinja2
 
 from slokit import burnrate, links, promql
+from slokit.artifacts import Artifacts, Options
 from slokit.catalog import AlertDef, alerts_for, excludes_rollback
-from slokit.pipeline import Artifacts, Options
 from slokit.rules import build as rules
 from slokit.rules.sli import sli_queries, sli_ratio, zero_filled
 from slokit.runbooks import mdtext, queries

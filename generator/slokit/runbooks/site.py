@@ -3,13 +3,14 @@
 The site is rendered from the same Markdown the repo carries, so both say the same thing. markdown-it runs
 with raw HTML off: anything a spec smuggles in (``<script>``) comes out escaped. The only markup let
 through is the exact anchor form the pages use (``<a id="slug"></a>``), recognised by a dedicated rule.
-Page chrome comes from a Jinja2 template with autoescape on.
+Links and images keep only the destinations the runbook Markdown allows (``mdtext.safe_url``: http(s),
+mailto, relative); any other (``javascript:``, ``data:``) is left as text. Page chrome comes from a Jinja2
+template with autoescape on.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markupsafe import Markup
 
-from slokit.pipeline import Options
+from slokit.artifacts import Options
+from slokit.runbooks.mdtext import safe_url
 from slokit.runbooks.pages import INDEX, emit
 from slokit.spec.model import Service
 from slokit.writers import WriteError, write_tree
@@ -61,8 +63,14 @@ def _relink(state: StateCore) -> None:
                 token.attrSet("href", html_path(path) + hash_ + fragment)
 
 
+class _Renderer(MarkdownIt):
+    def validateLink(self, url: str) -> bool:
+        """Only the destinations the runbook Markdown allows become links (markdown-it's own list is wider)."""
+        return safe_url(url) and super().validateLink(url)
+
+
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md = _Renderer("commonmark", {"html": False}).enable("table")
     md.inline.ruler.before("html_inline", "slokit_anchor", _anchor_rule)
     md.core.ruler.push("slokit_relink", _relink)
     return md
@@ -118,25 +126,3 @@ def write_site(out_dir: Path, services: Sequence[Service]) -> list[Path]:
         raise click.UsageError(f"{out_dir} is a filesystem root")
     files = {f"{target.name}/{rel}": text for rel, text in site(services).items()}
     return write_tree(target.parent, files, [target.name])
-
-
-@click.command("runbooks")
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--html", "html_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the static site (created; an earlier site there is replaced).")
-def runbooks_command(paths: tuple[str, ...], html_dir: str) -> None:
-    """Render the runbooks of the specs (default: slo/) as a static HTML site."""
-    from slokit.cli import EXIT_CANT_WRITE, load_or_exit  # the CLI imports this module; load at call time
-
-    result = load_or_exit(paths, "runbooks")
-    try:
-        written = write_site(Path(html_dir), result.services)
-    except click.UsageError as exc:
-        click.echo(f"slokit: {exc.message}", err=True)
-        sys.exit(2)
-    except WriteError as exc:
-        click.echo(f"slokit: {exc}", err=True)
-        sys.exit(EXIT_CANT_WRITE)
-    pages = sum(1 for p in written if p.suffix == ".html")
-    click.echo(f"wrote {pages} page(s) for {len(result.services)} service(s) under {html_dir}/ "
-               f"(open {Path(html_dir) / 'index.html'})")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from slokit import __version__
+from slokit.cli.common import load_or_exit
 from slokit.grafana_api import ConfigError, GrafanaClient, RetryPolicy, Timeouts, check_token
 from slokit.push import INPUT_ERROR, Report, collect, push
 
@@ -71,8 +72,6 @@ def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_fi
     to the folder most services use. Every dashboard gets its own result line; one failure does not stop
     the others.
     """
-    from slokit.cli import load_or_exit  # here, not at the top: cli.py imports this module
-
     services = load_or_exit(paths, "push").services
     try:
         if not url:

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from slokit import promql_check
+from slokit.cli.common import EXIT_USAGE, load_or_exit
 from slokit.exporters.openslo import export
 from slokit.importers import openslo, sloth
 from slokit.importers.draft import ImportResult
@@ -20,7 +21,6 @@ from slokit.spec import load_services, with_diagnostics
 from slokit.writers import TargetExists, write_files
 
 EXIT_CONVERT = 1
-EXIT_USAGE = 2
 
 EXIT_CODES = """\b
 Exit codes:
@@ -146,8 +146,6 @@ def export_command() -> None:
 @_force
 def export_openslo(paths: tuple[str, ...], out_dir: str | None, force: bool) -> None:
     """OpenSLO v1 documents of the specs (default: slo/): <service>.openslo.yaml in --out, or printed."""
-    from slokit.cli import load_or_exit
-
     result = load_or_exit(paths, "export")
     _emit({f"{s.name}.openslo.yaml": export(s) for s in result.services}, out_dir, force, "export")
 

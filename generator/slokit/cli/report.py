@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from slokit import __version__
+from slokit.cli.common import load_or_exit
 from slokit.grafana_api import RetryPolicy, Timeouts
 from slokit.report import html, jsondoc, markdown, slack
 from slokit.report.collect import collect
@@ -80,8 +81,6 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
     Per service and SLO: SLI over the period and the SLO window, error budget at the start and end and
     consumed, burn-down, alerts that fired, worst hours and a verdict (met, at risk, breached, no data).
     """
-    from slokit.cli import load_or_exit  # here, not at the top: cli.py imports this module
-
     services = load_or_exit(paths, "report").services
     formats = formats or ("md",)
     if len(formats) > 1 and not out_dir:

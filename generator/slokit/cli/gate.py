@@ -16,12 +16,10 @@ from typing import NoReturn
 import click
 
 from slokit import gate
+from slokit.cli.common import EXIT_UNREACHABLE, EXIT_USAGE, load_or_exit
 from slokit.grafana_api import RetryPolicy, Timeouts
 from slokit.prometheus_api import PrometheusClient, PrometheusError
 from slokit.spec.units import Duration, UnitError
-
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
 
 
 def _usage(message: str) -> NoReturn:
@@ -87,8 +85,6 @@ def gate_command(paths: tuple[str, ...], service_name: str, number: int, url: st
     """Promote, hold or roll back a rollout stage: evaluates the rollback triggers and each SLO's burn over
     the stage against Prometheus. Exit 0 promote, 10 hold, 20 roll back, 1 spec errors, 2 usage error,
     3 Prometheus unreachable."""
-    from slokit.cli import load_or_exit  # the CLI module imports this one
-
     result = load_or_exit(paths, "gate")
     service = next((s for s in result.services if s.name == service_name), None)
     if service is None:
