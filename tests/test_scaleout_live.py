@@ -179,9 +179,13 @@ def rule_health(groups: list[dict[str, Any]]) -> list[str]:
 
 
 def recorded(api: PrometheusAPI, name: str, at: float) -> float | None:
-    samples = api._get("/api/v1/query", query=f'{name}{{service="onboarding", slo="availability"}}', time=f"{at:.3f}")
-    values = [float(r["value"][1]) for r in samples["result"]]
-    assert len(values) <= 1, (name, samples)
+    """The SLO's recorded ``name`` at time ``at`` (both engines answer Prometheus' query API)."""
+    params = urllib.parse.urlencode({"query": f'{name}{{service="onboarding", slo="availability"}}',
+                                     "time": f"{at:.3f}"})
+    body = stack.get_json(f"{api.base_url}/api/v1/query?{params}")
+    assert body["status"] == "success", body
+    values = [float(r["value"][1]) for r in body["data"]["result"]]
+    assert len(values) <= 1, (name, body)
     return values[0] if values else None
 
 
@@ -212,8 +216,7 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
                                "-remoteWrite.flushInterval=1s", "-loggerLevel=WARN"],
                    f"http://{HOST}:{agent_port}/health")
     alert_port = stack.free_port()
-    vmalert_log_name = "vmalert"
-    vmalert = topology.start(vmalert_log_name, [
+    vmalert = topology.start("vmalert", [
         vmalert_bin, f"-httpListenAddr={HOST}:{alert_port}", f"-rule={out / 'alerts' / 'onboarding.vmalert.yml'}",
         f"-datasource.url={vm_url}", f"-remoteWrite.url={vm_url}", f"-remoteRead.url={vm_url}",
         f"-notifier.url=http://{am}", "-evaluationInterval=1s", "-rule.evalDelay=1s",
@@ -279,7 +282,7 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
 
     # vmalert's own view: every rule healthy, no error in its log (a result without __name__ that collides
     # would say "same labelset" here).
-    assert rule_health(vma._get("/api/v1/rules")["groups"]) == [], explain()
+    assert rule_health(vma.rule_groups()) == [], explain()
     errors = [line for line in vmalert.log.read_text(errors="replace").splitlines()
               if "\terror\t" in line or "same labelset" in line]
     assert errors == [], errors

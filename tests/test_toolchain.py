@@ -131,3 +131,16 @@ def test_victoria_metrics_binaries_come_from_the_engine_or_an_override(clean: Pa
     monkeypatch.setenv("SLOKIT_VMALERT", str(own))
     assert toolchain.path("vmalert") == str(own)
     assert toolchain.path("vmagent") == str(bin_dir / "vmagent")
+
+
+def test_the_engine_is_installed_with_its_recorded_version() -> None:
+    """What `make test` installed: Debian's VictoriaMetrics of engines.tsv, whose binaries run here."""
+    (vm,) = toolchain.engines()
+    for tool in vm.binaries:
+        path = Path(toolchain.path(tool))
+        assert path.parent.parent.name == vm.name, f"{tool} is not the installed engine's: {path}"
+    recorded = (Path(toolchain.path("vmalert")).parent.parent / "version").read_text().strip()
+    assert recorded.startswith(vm.version + "."), recorded
+    proc = subprocess.run([toolchain.path("victoria-metrics"), "-version"], capture_output=True, text=True,
+                          check=False, timeout=30)
+    assert proc.returncode == 0, proc.stderr  # its shared libraries (libzstd) are there
