@@ -116,7 +116,7 @@ def test_combinations_an_engine_cannot_honour_are_refused(service: Service) -> N
     for target, option, why in (("thanos-ruler", {"query_offset": DEFAULT_QUERY_OFFSET}, "no query_offset"),
                                 ("mimir", {"query_offset": DEFAULT_QUERY_OFFSET}, "ruler_evaluation_delay_duration"),
                                 ("vmalert", {"rule_labels": (("release", "x"),)}, "--target prometheus-operator"),
-                                ("nagios", {}, "unknown target 'nagios'")):
+                                ("nagios", {}, "unknown rules format 'nagios'")):
         with pytest.raises(TargetError, match=why):
             emit_rules([service], Options(rules_format=target, **option))
     with pytest.raises(TargetError, match="slokit sets this label itself"):

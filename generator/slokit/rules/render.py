@@ -232,7 +232,7 @@ def _target_file(service: Service, groups: list[Group], options: Options, header
 def emit_rules(services: Sequence[Service], options: Options) -> Artifacts:
     """The pipeline emitter: rule file and promtool tests per service, plus the chosen target's file."""
     if options.rules_format not in TARGETS:
-        raise TargetError(f"unknown target {options.rules_format!r} (one of {', '.join(TARGETS)})")
+        raise TargetError(f"unknown rules format {options.rules_format!r} (--target: one of {', '.join(TARGETS)})")
     out: Artifacts = {}
     for service in services:
         groups = service_groups(service)
