@@ -23,6 +23,7 @@ from rules_helpers import each_toolset, run_promtool
 from slokit import toolchain
 from slokit.artifacts import Options
 from slokit.cli import main
+from slokit.rules.check import check_rules
 from slokit.rules.render import (
     DEFAULT_QUERY_OFFSET,
     TARGETS,
@@ -158,6 +159,31 @@ def test_vmalert_dry_run_is_a_real_check(tmp_path: Path) -> None:
     bad_expr = "groups:\n- name: g\n  rules:\n  - record: a:b\n    expr: sum(rate(up[5m])\n"
     for text in (bad_field, bad_expr):
         assert vmalert_dry_run(tmp_path, text).returncode != 0, text
+
+
+@each_toolset
+def test_slokit_check_runs_each_target_s_checker(tmp_path: Path, toolset: toolchain.ToolSet) -> None:
+    (service,) = load_or_raise([SPECS[0]])
+    files: dict[str, str] = {}
+    for target in TARGETS:
+        files.update(emit_rules([service], Options(rules_format=target)))
+    files.update(emit_rules([service], Options(query_offset=DEFAULT_QUERY_OFFSET)))
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    results = {(r.tool, r.target): r for r in check_rules(tmp_path, [service])}
+    targets = ("onboarding.prometheusrule.yml", "onboarding.mimir.yml", "onboarding.thanos-ruler.yml")
+    assert all(results[("promtool", f"alerts/{name}")].ok for name in targets), results
+    assert results[("vmalert", "alerts/onboarding.vmalert.yml")].ok, results
+    remote = results[("promtool", "alerts/onboarding.remote-write.yml")]
+    if toolset.prometheus == "2.42":
+        assert not remote.ok and "needs Prometheus 2.53 or later" in remote.detail, remote
+    else:
+        assert remote.ok, remote
+    thanos = tmp_path / "alerts" / "onboarding.thanos-ruler.yml"
+    thanos.write_text(thanos.read_text().replace("partial_response_strategy: abort", "partial_response_strategy: skip"))
+    (bad,) = [r for r in check_rules(tmp_path, [service]) if r.target.endswith(".thanos-ruler.yml")]
+    assert not bad.ok and "is not abort or warn" in bad.detail, bad
 
 
 # --- the PrometheusRule object against the Operator's CRD ------------------------------------------------------
