@@ -5,6 +5,13 @@ PY     := $(VENV)/bin/python
 SLOKIT := $(VENV)/bin/slokit
 STAMP  := $(VENV)/.installed
 SPECS  ?= slo
+# Root folder for the generated alerts/, dashboards/, runbooks/ and rollouts/ (`generate` writes there, `check`
+# reads there). It defaults to this folder only for the example's slo/: for other specs, say where, e.g.
+# `make SPECS=../payments/slo OUT=../payments`, so that the example's committed artifacts are never replaced.
+OUT    ?= $(if $(filter slo slo/ ./slo ./slo/,$(SPECS)),.)
+NEED_OUT = $(if $(strip $(OUT)),,$(error SPECS=$(SPECS) is not this repository's slo/: set OUT=DIR, the folder \
+	for alerts/, dashboards/, runbooks/ and rollouts/ (e.g. OUT=$(patsubst %/,%,$(dir $(patsubst %/,%,$(SPECS))))), \
+	so that the example's artifacts here are not replaced))
 
 .PHONY: all setup tools browser validate generate check schema lint typecheck test dashboards report demo clean
 
@@ -30,15 +37,15 @@ validate: setup
 	$(SLOKIT) validate $(SPECS)
 
 generate: setup
-	$(SLOKIT) generate $(SPECS)
+	$(NEED_OUT)$(SLOKIT) generate --out $(OUT) $(SPECS)
 	$(SLOKIT) schema > schema/slokit.schema.json
 
 check: setup
-	$(SLOKIT) check $(SPECS)
+	$(NEED_OUT)$(SLOKIT) check --out $(OUT) $(SPECS)
 
 # Generate, then push the dashboards to Grafana (GRAFANA_URL, and GRAFANA_TOKEN or PUSH_ARGS=--token-file F).
 dashboards: generate
-	$(SLOKIT) push $(SPECS) $(PUSH_ARGS)
+	$(NEED_OUT)$(SLOKIT) push --out $(OUT) $(SPECS) $(PUSH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check generator tests benchmarks examples

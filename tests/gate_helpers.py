@@ -6,13 +6,20 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from click.testing import CliRunner
 
+from rollout_traffic import Mix, openmetrics
+from rules_helpers import run_promtool
+from slokit import stack
 from slokit.cli import main
+from slokit.spec import load_or_raise
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "slo" / "onboarding.yaml"
@@ -56,3 +63,26 @@ def with_stages(dest: Path, stages: str, source: Path = EXAMPLE_SPEC, extra: str
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text + extra + "rollout:\n  stages:\n" + items, encoding="utf-8")
     return dest
+
+
+@contextmanager
+def backfilled_prometheus(tmp: Path, spec: Path, timeline: Sequence[tuple[int, Mix]], start: float) -> Iterator[str]:
+    """A real Prometheus (the tool set in force) on 127.0.0.1 holding ``timeline``'s traffic of the spec's
+    service from ``start``, backfilled with promtool; yields its URL and stops it by pid."""
+    (service,) = load_or_raise([spec])
+    data = tmp / "data.om"
+    data.write_text("\n".join(openmetrics(service, timeline, start)) + "\n")
+    proc = run_promtool("tsdb", "create-blocks-from", "openmetrics", str(data), str(tmp / "tsdb"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = tmp / "prometheus.yml"
+    config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1m"}, "scrape_configs": []}))
+    port = stack.free_port()
+    prometheus_bin, _ = stack.binaries()
+    prometheus = stack.start_process("Prometheus", [prometheus_bin, f"--config.file={config}",
+                                                    f"--storage.tsdb.path={tmp / 'tsdb'}",
+                                                    f"--web.listen-address={stack.HOST}:{port}"], tmp / "prom.log")
+    try:
+        stack.wait_http_ok(prometheus, f"http://{stack.HOST}:{port}/-/ready")
+        yield f"http://{stack.HOST}:{port}"
+    finally:
+        prometheus.stop()

@@ -12,13 +12,15 @@ Where Grafana's behaviour differs between versions the stand-in picks one and sa
 ``missing_folder_status`` (400 in older Grafana, 404 in newer) decides how a save into a missing folder
 fails. Failures that a real server produces only under load or misconfiguration (5xx, dropped
 connections, slow answers, arbitrary statuses) are injected with ``fail_next`` / ``drop_next`` /
-``delay``. It binds 127.0.0.1 on an ephemeral port and runs in a thread of the test process.
+``delay``. It binds 127.0.0.1 on an ephemeral port and runs in a thread of the test process, over HTTPS when
+given a server TLS context.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -273,9 +275,14 @@ class _Server(ThreadingHTTPServer):
 class GrafanaStandIn:
     """Start with ``with GrafanaStandIn(token) as g:``; ``g.url`` is its base URL."""
 
-    def __init__(self, token: str, readonly_token: str | None = None) -> None:
+    def __init__(self, token: str, readonly_token: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.state = State(token=token, readonly_token=readonly_token)
         self._server = _Server(self.state)
+        self._scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+            self._scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="grafana-standin", daemon=True
         )
@@ -283,7 +290,7 @@ class GrafanaStandIn:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def __enter__(self) -> GrafanaStandIn:
         self._thread.start()

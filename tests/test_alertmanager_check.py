@@ -244,3 +244,24 @@ def test_an_alerting_rule_with_a_wrong_team_label_fails(tmp_path: Path) -> None:
     rules.write_text(yaml.safe_dump(doc))
     failed = errors(check_alertmanager(tmp_path, services))
     assert [r.detail for r in failed] == ["expected receiver 'growth/page', amtool routed to 'unrouted'"]
+
+
+def test_relative_secret_paths_are_not_looked_up_in_slokits_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alertmanager reads routing_key_file and api_url_file relative to its own working directory (only
+    templates and http_config files are resolved against the config's folder): slokit's current directory
+    says nothing about them, so a file that happens to be there must not pass as found."""
+    monkeypatch.chdir(tmp_path)
+    Path("pd-key").write_text("k")
+    spec = tmp_path / "pay.yaml"
+    spec.write_text("service: pay\nowner: payments\ngrafana: {url: 'https://grafana.example.com'}\nrouting:\n"
+                    "  page: {pagerduty: {routing_key_file: pd-key}}\n"
+                    "  ticket: {slack: {channel: '#pay', api_url_file: secrets/slack}}\n"
+                    "slos:\n  - {name: avail, objective: 99.9, sli: {http_errors: {status: '5..'}}}\n")
+    services = load_or_raise([spec])
+    write_config(tmp_path, services)
+    warnings = {r.target: r.detail for r in check_alertmanager(tmp_path, services) if r.level == "warning"}
+    for path in ("pd-key", "secrets/slack"):
+        assert "is a relative path, which Alertmanager resolves against the working directory it was started " \
+               "in (not the folder of alerts/alertmanager.yml)" in warnings[path]
+        assert "write an absolute path" in warnings[path]

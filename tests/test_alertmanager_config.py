@@ -333,3 +333,10 @@ def test_receiver_name_tokens_are_unique_and_comma_free() -> None:
 
 def test_yaml_is_plain_data(onboarding: Service) -> None:
     assert yaml.safe_load(render([onboarding])) == build([onboarding])
+
+
+def test_the_config_says_how_to_merge_it_into_an_existing_alertmanager(onboarding: Service) -> None:
+    header = [line for line in render([onboarding]).splitlines() if line.startswith("#")]
+    text = " ".join(line.lstrip("# ") for line in header)
+    assert "This is a whole Alertmanager config" in text
+    assert "merge instead of replacing yours" in text and "route.routes" in text and "receivers" in text

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -113,11 +114,18 @@ def alertmanager(tmp_path: Path, recorder: tuple[Recorder, str]) -> Iterator[tup
         ticket=Receiver(slack=Slack("#onboarding-alerts", str(tmp_path / "slack-webhook")))))
     config = tmp_path / "alertmanager.yml"
     config.write_text(render([service], FAST))
+    with started(config, tmp_path) as running:
+        yield running, rec
+
+
+@contextmanager
+def started(config: Path, tmp_path: Path, cwd: Path | None = None) -> Iterator[Running]:
+    """Alertmanager with ``config`` on a free port of 127.0.0.1 (started in ``cwd``), stopped by its pid."""
     port = free_port()
     proc = subprocess.Popen(
         [toolchain.path("prometheus-alertmanager"), f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "alertmanager.log").open("w"))
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=(tmp_path / "alertmanager.log").open("w"))
     running = Running(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 15
@@ -129,7 +137,7 @@ def alertmanager(tmp_path: Path, recorder: tuple[Recorder, str]) -> Iterator[tup
             except OSError:
                 assert time.monotonic() < deadline, "Alertmanager did not become ready"
                 time.sleep(0.1)
-        yield running, rec
+        yield running
     finally:
         proc.terminate()
         try:
@@ -204,3 +212,23 @@ def test_pagerduty_event_reads_the_key_file_and_carries_links(alertmanager: tupl
     am.post([page])
     resolved = rec.wait_for("/pd", 2)[-1]
     assert resolved["event_action"] == "resolve" and resolved["dedup_key"] == event["dedup_key"]
+
+
+def test_relative_key_files_are_read_from_alertmanagers_working_directory(
+        tmp_path: Path, recorder: tuple[Recorder, str]) -> None:
+    """What `slokit check` says of a relative routing_key_file, proven on the real binary: Alertmanager reads
+    it relative to the directory it was started in, not to the folder of its config file."""
+    rec, url = recorder
+    conf_dir, work_dir = tmp_path / "conf", tmp_path / "work"
+    conf_dir.mkdir()
+    work_dir.mkdir()
+    (conf_dir / "pd-key").write_text("key-beside-the-config")
+    (work_dir / "pd-key").write_text("key-in-the-working-directory")
+    (onboarding,) = load_or_raise([ROOT / "slo" / "onboarding.yaml"])
+    service = replace(onboarding, routing=Routing(page=Receiver(pagerduty=PagerDuty("pd-key", url=f"{url}/pd"))))
+    config = conf_dir / "alertmanager.yml"
+    config.write_text(render([service], FAST))
+    with started(config, tmp_path, cwd=work_dir) as running:
+        running.post([alert(alertname="SLOErrorRatioHigh", slo="availability", severity="page")])
+        (event,) = rec.wait_for("/pd", 1)
+    assert event["routing_key"] == "key-in-the-working-directory"

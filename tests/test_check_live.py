@@ -21,8 +21,9 @@ from click.testing import CliRunner
 
 from slokit import stack
 from slokit.cli import main
-from slokit.live_sources import Exposition, Sample
+from slokit.live_sources import Exposition
 from slokit.livecheck import MetricsData, check_live
+from slokit.prometheus_client import Sample
 from slokit.spec import load_or_raise
 from slokit.stack import LocalStack
 
@@ -165,21 +166,28 @@ def test_a_wrong_selector_fails_against_prometheus(live: Live, tmp_path: Path, s
     assert code == 0 and "WARN metrics: onboarding selector" in out
 
 
-def test_unreachable_url_exits_3_without_credentials(tmp_path: Path) -> None:
+def test_unreachable_url_exits_3(tmp_path: Path) -> None:
     port = stack.free_port()  # nothing listens there
     started = time.monotonic()
-    code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", f"http://admin:s3cret@127.0.0.1:{port}",
+    code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", f"http://127.0.0.1:{port}",
                       "--retries", "1", "--timeout", "1")
     assert code == 3
-    assert f"slokit check: http://127.0.0.1:{port}/api/v1/query: cannot connect" in out
-    assert "(after 2 attempt(s))" in out and "s3cret" not in out and "admin" not in out
+    assert f"slokit check: cannot get an answer from Prometheus at http://127.0.0.1:{port}: connection refused" in out
+    assert "(2 attempts)" in out
     assert time.monotonic() - started < 10
+
+
+def test_credentials_in_the_url_are_a_usage_error_never_echoed(tmp_path: Path) -> None:
+    code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", f"http://admin:s3cret@127.0.0.1:{stack.free_port()}")
+    assert code == 2
+    assert "must not contain credentials; pass them with --prometheus-bearer-token-file" in out
+    assert "s3cret" not in out and "admin" not in out
 
 
 def test_not_a_prometheus_exits_3(live: Live, tmp_path: Path) -> None:
     code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", live.metrics_url.removesuffix("/metrics"))
     assert code == 3, out
-    assert "slokit check: " in out and "/api/v1/query: HTTP 404" in out
+    assert "slokit check: no Prometheus API at " in out and "/api/v1/query (HTTP 404)" in out
 
 
 def test_no_traffic_yet_is_a_warning_not_a_failure() -> None:
@@ -202,8 +210,8 @@ def test_sli_value_since_start_counts_bad_events_from_metrics() -> None:
                                   Sample({m.route_label: "/api/onboarding", m.method_label: "GET",
                                           m.status_label: "409"}, 100.0))}
     data = MetricsData(Exposition("http://x/metrics", samples, frozenset(samples)))
-    assert data.sli_now(service, service.slo("conflicts")) == (
-        "7.5% bad since the process started (40 events) (within the 10% the 90% objective allows)")
+    (now,) = data.sli_now(service, service.slo("conflicts"))
+    assert now.words == "7.5% bad since the process started (40 events) (within the 10% the 90% objective allows)"
 
 
 def test_a_service_without_traffic_gives_warnings_only_against_prometheus(tmp_path: Path) -> None:
@@ -261,4 +269,19 @@ def test_a_ratio_sli_is_evaluated_in_prometheus(live: Live, tmp_path: Path) -> N
 
 def test_a_url_without_scheme_is_a_usage_error(tmp_path: Path) -> None:
     code, out = check(tmp_path, EXAMPLE_TEXT, "--prometheus", "localhost:9090")
-    assert code == 2 and "--prometheus must be an http:// or https:// URL" in out
+    assert code == 2 and "--prometheus: the Prometheus URL must look like http://prometheus:9090" in out
+
+
+@pytest.mark.parametrize(("route", "expected"), [
+    ("/payments/{id}", "/payments/<int:payment_id>"),  # the same template in Flask's syntax, not a prefix
+    ("/payment/{id}", "/payments/<int:payment_id>"),  # a typo: still the route with a parameter
+    ("/paymnts", "/payments"),
+    ("/api/onboarding/step/{id}", "/api/onboarding/steps/{id}"),
+    ("/nothing/like/it/at/all", None),
+])
+def test_route_suggestions_are_ranked_by_structure(route: str, expected: str | None) -> None:
+    from slokit.livecheck import closest_route
+
+    seen = ["/payments", "/payments/<int:payment_id>", "/health", "/api/onboarding/steps/{id}",
+            "/api/onboarding/steps"]
+    assert closest_route(route, seen) == expected

@@ -129,12 +129,12 @@ def test_an_output_folder_that_cannot_be_written_exits_73(tmp_path: Path, comman
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "pay.yaml"]
 
 
-def test_write_tree_replaces_managed_folders_whole(tmp_path: Path) -> None:
+def test_write_tree_removes_the_files_it_wrote_and_no_longer_writes(tmp_path: Path) -> None:
     writers.write_tree(tmp_path, {"alerts/gone.yml": "x", "runbooks/a.md": "a"}, ["alerts", "runbooks"])
     writers.write_tree(tmp_path, {"alerts/new.yml": "y"}, ["alerts", "runbooks"])
     assert sorted(p.name for p in (tmp_path / "alerts").iterdir()) == ["new.yml"]
     assert list((tmp_path / "runbooks").iterdir()) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts", "runbooks"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [writers.MANIFEST, "alerts", "runbooks"]
 
 
 def test_schema_accepts_the_example_and_rejects_what_validate_rejects() -> None:
@@ -148,6 +148,7 @@ def test_schema_accepts_the_example_and_rejects_what_validate_rejects() -> None:
     for mutate in (
         lambda s: s.update(ownr="x"),
         lambda s: s["slos"][0].update(objective=120),
+        lambda s: s["slos"][0].update(objective=0.999),
         lambda s: s["slos"][0]["alerts"][0].update(severity="critical"),
         lambda s: s["slos"][0]["sli"].update(cache_misses={"cache": "c"}),
         lambda s: s["slos"][0]["alerts"][0].pop("error_ratio_above"),

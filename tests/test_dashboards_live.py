@@ -14,7 +14,7 @@ import importlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,9 @@ import pytest
 
 from slokit import stack
 from slokit.dashboards import OVERVIEW_FILE, file_name
+from slokit.prometheus_client import Sample
 from slokit.spec import load_or_raise
-from slokit.stack import LocalStack, NotificationReceiver, Sample, StackError
+from slokit.stack import LocalStack, NotificationReceiver, StackError
 from test_dashboards_structure import all_panels, substitute_variables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,10 +85,10 @@ def queries(board: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(panel["title"], target) for panel in all_panels(board) for target in panel.get("targets", [])]
 
 
-def wait_all(running: LocalStack, items: list[tuple[str, dict[str, Any]]]) -> dict[str, list[Sample]]:
+def wait_all(running: LocalStack, items: list[tuple[str, dict[str, Any]]]) -> dict[str, Sequence[Sample]]:
     """Each query's samples once every query returns some (rules need a few evaluations first)."""
     deadline = time.monotonic() + WAIT
-    results: dict[str, list[Sample]] = {}
+    results: dict[str, Sequence[Sample]] = {}
     while True:
         results = {t["expr"]: running.prometheus.query(substitute_variables(t["expr"])) for _, t in items}
         empty = [f"{title} {t['refId']}: {t['expr']}" for title, t in items if not results[t["expr"]]]

@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 import pytest
 
 from slokit import catalog, links, stack, toolchain
+from slokit.prometheus_client import PrometheusClient, PrometheusError
 from slokit.report.collect import collect
 from slokit.report.period import resolve
-from slokit.report.prometheus import PrometheusClient
 from slokit.spec import load_or_raise
 from slokit.stack import LocalStack, Notification, NotificationReceiver, StackError
 
@@ -110,7 +110,7 @@ class Live:
         try:
             alerts = [(a["labels"].get("alertname"), a["labels"].get("slo"), a["labels"].get("severity"), a["state"])
                       for a in self.prom.alerts()]
-        except (OSError, StackError) as exc:
+        except (OSError, StackError, PrometheusError) as exc:
             alerts = [("Prometheus unreachable", str(exc), "", "")]
         got = "\n".join(f"  {n.describe()}" for n in self.receiver.notifications()) or "  (none)"
         return (f"Prometheus alerts: {alerts}\nnotifications received:\n{got}\n"

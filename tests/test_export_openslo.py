@@ -15,7 +15,7 @@ from slokit.cli import main
 from slokit.exporters.openslo import export
 from slokit.importers import openslo
 from slokit.rules.sli import sli_queries
-from slokit.spec import load_services
+from slokit.spec import load_or_raise, load_services
 from slokit.spec.model import Guardrail, Service
 from slokit.spec.units import Duration
 
@@ -188,3 +188,13 @@ def test_a_missing_reference_is_an_error_at_its_line() -> None:
     result = openslo.convert([("slo.yaml", slo)])
     assert [(d.loc.line, d.path) for d in result.diagnostics] == [(6, "spec.indicatorRef")]
     assert "no SLI document named 'nope'" in result.diagnostics[0].message
+
+
+def test_export_lists_the_rollout_it_leaves_out() -> None:
+    """OpenSLO has no rollout stages: the example's rollout: must be named, not silently dropped."""
+    service = load_or_raise([EXAMPLE_SPEC])[0]
+    assert service.rollout is not None
+    text = export(service)
+    header = text.split("---\n", 1)[0]
+    left_out = next(line for line in header.splitlines() if "Not in OpenSLO" in line)
+    assert "rollout" in left_out

@@ -16,13 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from gate_helpers import GateRun, gate, with_stages
-from rollout_traffic import Mix, openmetrics
-from rules_helpers import run_promtool
+from gate_helpers import GateRun, backfilled_prometheus, gate, with_stages
+from rollout_traffic import Mix
 from slokit import stack, toolchain
-from slokit.spec import load_or_raise
 
 TIMELINE = [(120, Mix()), (20, Mix(errors=0.2)), (40, Mix()), (30, Mix(errors=0.02)), (30, Mix())]
 STAGES = """
@@ -51,24 +48,9 @@ def prometheus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SLOKIT_TOOLS", request.param)
         spec = with_stages(tmp / "onboarding.yaml", STAGES)
-        (service,) = load_or_raise([spec])
         start = (time.time() // 60) * 60 - 5 * 3600  # ends an hour ago, well inside the retention
-        data = tmp / "data.om"
-        data.write_text("\n".join(openmetrics(service, TIMELINE, start)) + "\n")
-        proc = run_promtool("tsdb", "create-blocks-from", "openmetrics", str(data), str(tmp / "tsdb"))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        config = tmp / "prometheus.yml"
-        config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1m"}, "scrape_configs": []}))
-        port = stack.free_port()
-        prometheus_bin, _ = stack.binaries()
-        proc_ = stack.start_process("Prometheus", [prometheus_bin, f"--config.file={config}",
-                                                   f"--storage.tsdb.path={tmp / 'tsdb'}",
-                                                   f"--web.listen-address={stack.HOST}:{port}"], tmp / "prom.log")
-        try:
-            stack.wait_http_ok(proc_, f"http://{stack.HOST}:{port}/-/ready")
-            yield Backfilled(f"http://{stack.HOST}:{port}", spec, start)
-        finally:
-            proc_.stop()
+        with backfilled_prometheus(tmp, spec, TIMELINE, start) as url:
+            yield Backfilled(url, spec, start)
 
 
 def test_promote_after_the_stage_duration_on_healthy_traffic(prometheus: Backfilled) -> None:
@@ -143,4 +125,5 @@ def test_unreachable_prometheus_is_exit_3(tmp_path: Path) -> None:
     run = gate(spec, f"http://{stack.HOST}:{stack.free_port()}", 2, "--since", "2h", child=True)
     assert run.code == 3, run.out + run.err
     assert run.out == ""
-    assert "cannot reach Prometheus" in run.err and "Traceback" not in run.err
+    assert "cannot get an answer from Prometheus" in run.err and "connection refused" in run.err
+    assert "Traceback" not in run.err

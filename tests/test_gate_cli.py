@@ -27,7 +27,14 @@ URL = "http://127.0.0.1:9"  # never asked: every case fails before the first req
     (["--since", "1h", "--at", "2h"], "is not before"),
     (["--prometheus", "ftp://prometheus"], "--prometheus: the Prometheus URL must look like http://prometheus:9090"),
     (["--prometheus", "http://admin:s3cret-pw@prometheus:9090"], "must not contain credentials"),
-    (["--timeout", "0"], "--timeout must be positive"),
+    (["--timeout", "0"], "'0' must be a finite number of seconds"),
+    (["--timeout", "nan"], "'nan' must be a finite number of seconds"),
+    (["--timeout", "inf"], "'inf' must be a finite number of seconds"),
+    (["--since", "99999999999999"], "--since: '99999999999999' is not a time between 1970 and the year 9999"),
+    (["--at", "99999999999999"], "--at: '99999999999999' is not a time between 1970 and the year 9999"),
+    (["--since", "999999999999999d"], "--since: '999999999999999d' is not a time between 1970 and the year 9999"),
+    (["--prometheus-bearer-token-file", "/dev/zero"], "bearer token file /dev/zero is not a regular file"),
+    (["--prometheus-header", "X-Scope-OrgID team-a"], "--prometheus-header must look like 'X-Scope-OrgID: team-a'"),
 ])
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     base = {"--service": "onboarding", "--stage": "2", "--prometheus": URL}
@@ -63,6 +70,7 @@ def test_times_in_every_form() -> None:
     now = 1_800_000_000.0
     assert parse_time("1700000000", now, "--since") == 1_700_000_000
     assert parse_time("36h", now, "--since") == now - 36 * 3600
+    assert parse_time("now", now, "--at") == now
     assert parse_time("2026-12-01T10:00:00Z", now, "--since") == 1_796_119_200
     assert parse_time("2026-12-01T11:00:00+01:00", now, "--since") == 1_796_119_200
 
@@ -111,7 +119,7 @@ class _Failing(BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize(("path", "message", "hits"), [
     ("", "HTTP 503 (starting up) (2 attempts)", 2),
-    ("/garbled", "in an unknown shape", 1),
+    ("/garbled", "in a shape that is not Prometheus' API", 1),
 ])
 def test_failing_answers_are_exit_3_after_the_retries(tmp_path: Path, path: str, message: str, hits: int) -> None:
     server = ThreadingHTTPServer((stack.HOST, 0), _Failing)

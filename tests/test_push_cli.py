@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from grafana_standin import STANDIN_VERSION, GrafanaStandIn
 from slokit import __version__
 from slokit.cli import main
+from tls_helpers import make_tls
 
 TOKEN = "glsa_FAKEcanaryTOKEN_0123456789abcdef_slokit"
 SPEC = Path(__file__).resolve().parent.parent / "slo" / "onboarding.yaml"
@@ -59,6 +60,26 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def test_push_over_tls_with_a_private_ca(out: Path, tmp_path: Path) -> None:
+    """The stand-in served over HTTPS with a certificate of a CA made here: --ca-file (or GRAFANA_CA_FILE)
+    trusts it; without, the push stops at once with exit 3 and says which option is missing."""
+    tls = make_tls(tmp_path / "tls")
+    with GrafanaStandIn(TOKEN, tls=tls.server_context()) as grafana:
+        assert grafana.url.startswith("https://")
+        pushed = run(out, "--ca-file", str(tls.ca), url=grafana.url)
+        assert pushed.exit_code == 0, pushed.output
+        assert "2 created" in pushed.stdout
+        untrusted = run(out, url=grafana.url)
+        assert untrusted.exit_code == 3, untrusted.output
+        assert "TLS certificate not trusted (pass the CA file that signed it)" in untrusted.stderr
+        from_env = CliRunner().invoke(main, ["push", str(SPEC), "--out", str(out), "--dry-run"],
+                                      env={"GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": TOKEN,
+                                           "GRAFANA_CA_FILE": str(tls.ca)})
+        assert from_env.exit_code == 0 and "2 unchanged" in from_env.stdout, from_env.output
+        not_pem = run(out, "--ca-file", str(tmp_path / "tls" / "server.ext"), url=grafana.url)
+        assert not_pem.exit_code == 2 and "holds no PEM certificate" in not_pem.stderr
+
+
 def test_push_then_dry_run(grafana: GrafanaStandIn, out: Path) -> None:
     first = run(out, url=grafana.url)
     assert first.exit_code == 0, first.output
@@ -85,7 +106,7 @@ def test_token_file_with_trailing_newline(grafana: GrafanaStandIn, out: Path, tm
     [
         (None, TOKEN, [], "no Grafana URL: set GRAFANA_URL or pass --url"),
         ("http://127.0.0.1:1", None, [], "no Grafana token: set GRAFANA_TOKEN or pass --token-file"),
-        ("http://127.0.0.1:1", None, ["--token-file", "/nonexistent/token"], "cannot read the token file"),
+        ("http://127.0.0.1:1", None, ["--token-file", "/nonexistent/token"], "cannot read the Grafana token file"),
         ("http://127.0.0.1:1", f"{TOKEN} extra", [], "contains whitespace"),
         (f"http://user:{TOKEN}@127.0.0.1:1", TOKEN, [], "must not contain credentials"),
     ],

@@ -11,7 +11,7 @@ import pytest
 
 from grafana_standin import GrafanaStandIn
 from slokit import __version__
-from slokit.grafana_api import GrafanaClient, RetryPolicy, Timeouts
+from slokit.grafana_api import GrafanaClient
 from slokit.push import (
     INPUT_ERROR,
     MESSAGE_MAX,
@@ -23,6 +23,7 @@ from slokit.push import (
     push,
 )
 from slokit.spec.model import Service
+from slokit.transport import RetryPolicy, Timeouts
 
 TOKEN = "glsa_FAKEcanaryTOKEN_0123456789abcdef_slokit"
 

@@ -33,7 +33,8 @@ import pytest
 import yaml
 
 from slokit import stack, toolchain
-from slokit.stack import HOST, NotificationReceiver, Process, PrometheusAPI, StackError
+from slokit.prometheus_client import PrometheusClient, PrometheusError
+from slokit.stack import HOST, NotificationReceiver, Process
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "e2e" / "scaleout.yaml"
@@ -142,10 +143,16 @@ class Topology:
         return [n for n in self.receiver.notifications()
                 if n.integration == "pagerduty" and n.slo == "availability" and n.status == status]
 
-    def explain(self, api: PrometheusAPI) -> str:
+    def client(self, url: str) -> PrometheusClient:
+        """The one Prometheus client, on a server of this run (VictoriaMetrics and vmalert answer its API)."""
+        client = PrometheusClient(url)
+        self.resources.callback(client.close)
+        return client
+
+    def explain(self, api: PrometheusClient) -> str:
         try:
             alerts: Any = [(a["labels"], a["state"]) for a in api.alerts()]
-        except (OSError, StackError) as exc:
+        except (OSError, PrometheusError) as exc:
             alerts = f"unreachable: {exc}"
         got = "\n".join(f"  {n.describe()}" for n in self.receiver.notifications()) or "  (none)"
         logs = "\n".join(f"--- {p.name}\n{p.log_tail(8)}" for p in self.processes)
@@ -172,21 +179,22 @@ def hostport(url: str) -> str:
     return urllib.parse.urlsplit(url).netloc
 
 
-def rule_health(groups: list[dict[str, Any]]) -> list[str]:
+def rule_groups(api: PrometheusClient) -> list[dict[str, Any]]:
+    """``/api/v1/rules``' groups (Prometheus and vmalert answer the same shape)."""
+    body = stack.get_json(f"{api.base_url}/api/v1/rules")
+    assert body["status"] == "success", body
+    return list(body["data"]["groups"])
+
+
+def rule_health(api: PrometheusClient) -> list[str]:
     """Every rule that is not healthy, with its error: a join that breaks under external labels shows here."""
     return [f"{g['name']}/{r.get('name')}: {r.get('health')} {r.get('lastError')}"
-            for g in groups for r in g["rules"] if r.get("health") != "ok" or r.get("lastError")]
+            for g in rule_groups(api) for r in g["rules"] if r.get("health") != "ok" or r.get("lastError")]
 
 
-def recorded(api: PrometheusAPI, name: str, at: float) -> float | None:
-    """The SLO's recorded ``name`` at time ``at`` (both engines answer Prometheus' query API)."""
-    params = urllib.parse.urlencode({"query": f'{name}{{service="onboarding", slo="availability"}}',
-                                     "time": f"{at:.3f}"})
-    body = stack.get_json(f"{api.base_url}/api/v1/query?{params}")
-    assert body["status"] == "success", body
-    values = [float(r["value"][1]) for r in body["data"]["result"]]
-    assert len(values) <= 1, (name, body)
-    return values[0] if values else None
+def recorded(api: PrometheusClient, name: str, at: float) -> float | None:
+    """The SLO's recorded ``name`` at time ``at``."""
+    return api.value(f'{name}{{service="onboarding", slo="availability"}}', at)
 
 
 # --- 1. VictoriaMetrics + vmagent + vmalert -----------------------------------------------------------------
@@ -226,13 +234,13 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
         **scrape_config({"onboarding": hostport(app.url)}),
         "rule_files": [str(out / "alerts" / "onboarding.rules.yml")]},
         f"--storage.tsdb.path={topology.tmp / 'prometheus-data'}")
-    vma, vm, prom = PrometheusAPI(f"http://{HOST}:{alert_port}"), PrometheusAPI(vm_url), PrometheusAPI(prom_url)
+    vma, vm, prom = topology.client(f"http://{HOST}:{alert_port}"), topology.client(vm_url), topology.client(prom_url)
 
     def explain() -> str:
         try:
             names: Any = sorted((r.labels.get("__name__"), r.value) for r in vm.query(
                 'count by (__name__) ({__name__=~"slo:.+|http_server_request_duration_seconds_count"})'))
-        except (OSError, StackError) as exc:
+        except (OSError, PrometheusError) as exc:
             names = f"unreachable: {exc}"
         return f"series in VictoriaMetrics: {names}\n{topology.explain(vma)}"
 
@@ -282,7 +290,7 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
 
     # vmalert's own view: every rule healthy, no error in its log (a result without __name__ that collides
     # would say "same labelset" here).
-    assert rule_health(vma.rule_groups()) == [], explain()
+    assert rule_health(vma) == [], explain()
     errors = [line for line in vmalert.log.read_text(errors="replace").splitlines()
               if "\terror\t" in line or "same labelset" in line]
     assert errors == [], errors
@@ -317,7 +325,7 @@ def test_agents_remote_write_into_a_central_prometheus_that_pages_once(topology:
             "remote_write": [{"url": f"{central}/api/v1/write",
                               "queue_config": {"batch_send_deadline": "1s", "min_backoff": "100ms"}}]},
             *agent_flags(toolset, topology.tmp / f"agent-{cluster}-data"))
-    api = PrometheusAPI(central)
+    api = topology.client(central)
 
     def explain() -> str:
         return topology.explain(api)
@@ -356,7 +364,7 @@ def test_agents_remote_write_into_a_central_prometheus_that_pages_once(topology:
 
     wait_for("every request in the central Prometheus", lambda: arrived() == sent or None,
              lambda: f"sent {sent}, arrived {arrived()}", 15)
-    assert rule_health(api.rule_groups()) == [], explain()
+    assert rule_health(api) == [], explain()
     loaded = yaml.safe_load(rules.read_text())["groups"]
-    assert {g["name"] for g in api.rule_groups()} == {g["name"] for g in loaded}
+    assert {g["name"] for g in rule_groups(api)} == {g["name"] for g in loaded}
     assert {g.get("query_offset") for g in loaded} == ({TEST_OFFSET} if offset else {None})

@@ -37,6 +37,7 @@ from typing import Any
 
 from examples.onboarding.traffic import Traffic
 from slokit import stack
+from slokit.prometheus_client import PrometheusError
 from slokit.spec import SpecError, load_or_raise
 from slokit.spec.model import SLO
 from slokit.stack import LocalStack, Notification, NotificationReceiver, StackError
@@ -293,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.run(resources)
     except KeyboardInterrupt:
         print("\nstopping everything ...", file=sys.stderr)
-    except (StackError, SpecError, OSError) as exc:
+    except (StackError, SpecError, OSError, PrometheusError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         code = 1
     finally:

@@ -12,7 +12,11 @@ Per stage the gate looks at the time since the stage started (``since``) up to `
 * each SLO's burn over the stage (its bad-event ratio over the whole stage divided by its error budget)
   against the stage's ``max_burn_rate``, and its events against ``min_events``.
 
-No data is never a promotion: an SLO without events in the stage holds. Without ``since`` the gate cannot
+A grouped SLO (``group_by``) is judged per group, as its alerts fire per group: the worst group's burn and
+the group whose trigger breached decide, and the check names that group.
+
+No data is never a promotion: an SLO without events in the stage holds, and so does one whose counts
+cannot be true (NaN, an infinity, a negative count, more bad events than events). Without ``since`` the gate cannot
 know the stage's age: it judges the last ``duration`` and at best holds.
 The decision is the worst outcome of all checks: rollback > hold > promote.
 """
@@ -20,15 +24,17 @@ The decision is the worst outcome of all checks: rollback > hold > promote.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from slokit.prometheus_api import Series
+from slokit.counts import unsound
+from slokit.prometheus_client import Series
 from slokit.rollouts import conditions
 from slokit.rollouts.conditions import Trigger
 from slokit.rules.build import BURN_RATE_WINDOW
+from slokit.series import Group, group_of, group_text
 from slokit.spec.model import SLO, Service, Stage
 from slokit.spec.units import Duration, format_number
 
@@ -40,18 +46,24 @@ MAX_POINTS = 11_000
 
 
 class Prometheus(Protocol):
-    def instant(self, expr: str, at: float) -> list[float]: ...
+    """What the gate asks Prometheus: range queries, whose answers keep each series' labels (a grouped SLO's
+    group); a value at one time is a range of one point."""
+
     def range(self, expr: str, start: float, end: float, step: float) -> list[Series]: ...
 
 
 @dataclass(frozen=True)
 class Check:
-    kind: Literal["time", "trigger", "burn"]
+    kind: Literal["time", "trigger", "burn", "partial"]
     name: str
     outcome: Outcome
     detail: str
     #: The measured value (burn rate, longest breach in seconds, elapsed seconds); None without data.
     value: float | None = None
+    #: The SLO the check is about ("" for the stage's time).
+    slo: str = ""
+    #: The group of a grouped SLO that decided the check (the worst one), () otherwise.
+    group: Group = ()
 
 
 @dataclass(frozen=True)
@@ -125,39 +137,109 @@ def range_step(service: Service, start: float, at: float) -> float:
     return max(step, math.ceil((at - start) / (MAX_POINTS - 1)))
 
 
+def _about(slo: SLO, group: Group, groups: int = 1) -> str:
+    """Who a check is about: the SLO, and for a grouped SLO the group (and of how many) when one decided."""
+    if not slo.group_by or not group:
+        return slo.name
+    of = f", worst of {groups} groups" if groups > 1 else ""
+    return f"{slo.name} ({group_text(group)}{of})"
+
+
 def _trigger_check(service: Service, t: Trigger, prom: Prometheus, start: float, at: float) -> Check:
+    """A trigger's verdict from its breaching evaluations, per series: a grouped SLO's alert fires per group,
+    so a run is one group's, and the group with the longest run (rollback) or breaching now (hold) is named."""
     step = range_step(service, start, at)
-    points = [p for s in prom.range(t.condition.expr, start, at, step) for p in s.points]
-    runs = breaches(points, step)
-    what = f"{t.slo.name}: {t.alert.title}"
-    if not runs:
-        return Check("trigger", t.name, "ok", f"{what}: not breached in the stage", 0.0)
-    longest = max(runs, key=lambda r: r[1] - r[0])
+    answer = prom.range(t.condition.expr, start, at, step)
+    per_group = [(group_of(t.slo.group_by, s.labels), runs) for s in answer if (runs := breaches(s.points, step))]
+    title = t.alert.title
+    if not per_group:
+        return Check("trigger", t.name, "ok", f"{_about(t.slo, ())}: {title}: not breached in the stage", 0.0,
+                     t.slo.name)
+    group, longest = max(((g, max(runs, key=lambda r: r[1] - r[0])) for g, runs in per_group),
+                         key=lambda item: (item[1][1] - item[1][0], item[0]))
     held = longest[1] - longest[0]
+    what = f"{_about(t.slo, group)}: {title}"
     if held * 1000 >= t.for_.ms:
         return Check("trigger", t.name, "rollback",
-                     f"{what}: held {_elapsed(held)} from {timestamp(longest[0])} (for: {t.for_})", held)
-    last = runs[-1]
-    if at - last[1] <= step * 1.5:
+                     f"{what}: held {_elapsed(held)} from {timestamp(longest[0])} (for: {t.for_})", held, t.slo.name,
+                     group)
+    now = [(g, runs[-1]) for g, runs in per_group if at - runs[-1][1] <= step * 1.5]
+    if now:
+        group, last = max(now, key=lambda item: (item[1][1] - item[1][0], item[0]))
         return Check("trigger", t.name, "hold",
-                     f"{what}: breached for {_elapsed(last[1] - last[0])} now, under its for: {t.for_}", held)
+                     f"{_about(t.slo, group)}: {title}: breached for {_elapsed(last[1] - last[0])} now, under its "
+                     f"for: {t.for_}", held, t.slo.name, group)
     return Check("trigger", t.name, "ok", f"{what}: breached at most {_elapsed(held)}, under its for: {t.for_}",
-                 held)
+                 held, t.slo.name, group)
+
+
+def _by_group(prom: Prometheus, slo: SLO, expr: str, at: float) -> dict[Group, float]:
+    """Each group's value of ``expr`` at ``at`` (one, without labels, for an ungrouped SLO), NaN and infinities
+    kept so that they can be refused. A one-point range query: unlike an instant answer, it keeps the labels."""
+    out: dict[Group, float] = {}
+    for s in prom.range(expr, at, at, 1.0):
+        group = group_of(slo.group_by, s.labels)
+        for _, v in s.points[-1:]:
+            out[group] = out.get(group, 0.0) + v
+    return out
+
+
+def _impossible(slo: SLO, events: Mapping[Group, float], bad: Mapping[Group, float]) -> str | None:
+    """Why Prometheus' counts cannot be true, naming the group; None when they can."""
+    for group in sorted(events.keys() | bad.keys()):
+        wrong = unsound(bad.get(group, 0.0), events.get(group, 0.0))
+        if wrong is not None:
+            return f"{wrong} ({group_text(group)})" if slo.group_by else wrong
+    return None
+
+
+def _burn(bad: float, events: float, budget: float) -> float:
+    bad = max(0.0, bad)  # within the slack of zero
+    if budget <= 0:  # a 100 % objective: any bad event overspends
+        return 0.0 if bad == 0 else math.inf
+    return bad / events / budget
 
 
 def _burn_check(service: Service, slo: SLO, stage: Stage, prom: Prometheus, start: float, at: float) -> Check:
+    """The SLO's burn over the stage: every group of a grouped SLO is judged, the worst one named."""
     window = _elapsed(at - start)
     if window.ms == 0:
-        return Check("burn", slo.name, "hold", "no data: the stage is under a second old")
-    events = sum(prom.instant(conditions.events_query(service, slo, window), at))
-    if events <= 0:
-        return Check("burn", slo.name, "hold", f"no data: no events in the last {window}")
-    if events < stage.min_events:
+        return Check("burn", slo.name, "hold", f"{slo.name}: no data: the stage is under a second old", None,
+                     slo.name)
+    events = _by_group(prom, slo, conditions.events_query(service, slo, window), at)
+    bad = _by_group(prom, slo, conditions.bad_events_query(service, slo, window), at)
+    wrong = _impossible(slo, events, bad)
+    if wrong is not None:
+        return Check("burn", slo.name, "hold", f"{slo.name}: impossible data from Prometheus: {wrong}", None,
+                     slo.name)
+    total = sum(events.values())
+    if total <= 0:
+        return Check("burn", slo.name, "hold", f"{slo.name}: no data: no events in the last {window}", None,
+                     slo.name)
+    if total < stage.min_events:
         return Check("burn", slo.name, "hold",
-                     f"{events:.0f} events in the stage, fewer than the {stage.min_events} it needs")
-    burn = prom.instant(conditions.burn_query(service, slo, window), at)
-    if not burn:
-        return Check("burn", slo.name, "hold", f"no data: no error ratio over the last {window}")
+                     f"{slo.name}: {total:.0f} events in the stage, fewer than the {stage.min_events} it needs",
+                     None, slo.name)
+    budget = float(slo.error_budget)
+    burns = {g: _burn(bad.get(g, 0.0), n, budget) for g, n in events.items() if n > 0}
+    group, worst = max(burns.items(), key=lambda item: (item[1], item[0]))
     limit = float(stage.max_burn_rate)
-    text = f"burn {format_number(round(burn[0], 3))}x over {window} ({events:.0f} events), max {format_number(limit)}x"
-    return Check("burn", slo.name, "hold" if burn[0] > limit else "ok", text, burn[0])
+    over = sum(b > limit for b in burns.values())
+    shown = "inf" if math.isinf(worst) else format_number(round(worst, 3))
+    text = (f"{_about(slo, group, len(burns))}: burn {shown}x over {window} ({events[group]:.0f} events), "
+            f"max {format_number(limit)}x")
+    if over > 1:
+        text += f"; {over} of {len(burns)} groups above it"
+    return Check("burn", slo.name, "hold" if worst > limit else "ok", text,
+                 worst if math.isfinite(worst) else None, slo.name, group)
+
+
+def with_warnings(verdict: Verdict, warnings: Sequence[str]) -> Verdict:
+    """``verdict`` with a hold when Prometheus answered with warnings: a partial response (how Thanos and
+    Mimir answer when a store or querier is missing) is never grounds to promote."""
+    warnings = list(dict.fromkeys(warnings))
+    if not warnings:
+        return verdict
+    shown = "; ".join(warnings[:3]) + (f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else "")
+    check = Check("partial", "warnings", "hold", f"Prometheus answered with warnings, the data may be partial: {shown}")
+    return replace(verdict, checks=(*verdict.checks, check))

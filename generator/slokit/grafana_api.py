@@ -1,19 +1,20 @@
 """A small client for the parts of Grafana's HTTP API that ``slokit push`` uses.
 
 Only the documented, long-standing endpoints: ``/api/health``, ``/api/folders`` and
-``/api/dashboards/db`` / ``/api/dashboards/uid/<uid>``. Every request has a timeout; connection errors,
-timeouts, 429 and 5xx answers are retried a bounded number of times with exponential backoff; every
-other failure becomes a typed ``GrafanaError`` whose ``exit_code`` the CLI returns.
+``/api/dashboards/db`` / ``/api/dashboards/uid/<uid>``. Requests go through :mod:`slokit.transport`: each is
+bounded as a whole by the timeout; connection errors, timeouts, 429 and 5xx answers are retried a bounded
+number of times with exponential backoff within a total deadline; every other failure becomes a typed
+``GrafanaError`` whose ``exit_code`` the CLI returns. A private CA is given with ``ca_file``.
 
 The service-account token must never reach a terminal or a log. It travels only in the
-``Authorization`` header set by ``_BearerAuth`` (which also stops ``requests`` from replacing it with
+``Authorization`` header set by ``BearerAuth`` (which also stops ``requests`` from replacing it with
 ``~/.netrc`` or URL credentials), exceptions from ``requests`` are never chained (they carry the
-prepared request, headers included), and every message taken from a server answer is redacted.
+prepared request, headers included), and every message taken from a server answer is redacted, in any
+form the server may echo the token: as is, URL-encoded or base64.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,22 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+
+from slokit.transport import (
+    RETRY_STATUSES,
+    BearerAuth,
+    Failure,
+    RetryPolicy,
+    Session,
+    Timeouts,
+    attempt_failure,
+    attempts_text,
+    redact,
+    redirect_target,
+    safe_url,
+    status_failure,
+    with_retries,
+)
 
 # --- errors --------------------------------------------------------------------------------------------
 
@@ -96,42 +113,9 @@ class FolderExists(GrafanaError):
 
 # --- client --------------------------------------------------------------------------------------------
 
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_DETAIL = 300
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """``attempts`` requests at most; sleeps ``backoff * 2**n`` seconds (capped) between them."""
-
-    attempts: int = 4
-    backoff: float = 0.5
-    max_backoff: float = 8.0
-
-    def delay(self, retry: int) -> float:
-        return float(min(self.max_backoff, self.backoff * (2**retry)))
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait for the TCP connection and then for each read of the answer."""
-
-    connect: float = 5.0
-    read: float = 30.0
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets the token header; a set ``session.auth`` also keeps netrc/URL credentials from replacing it."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<redacted>)"
+_TIMEOUTS = Timeouts()
+_RETRY = RetryPolicy()
 
 
 def check_token(token: str) -> str:
@@ -158,11 +142,6 @@ def check_url(url: str) -> str:
     return url
 
 
-def safe_url(url: str) -> str:
-    """``url`` with any user-info removed (for messages about URLs that were rejected)."""
-    return re.sub(r"//[^/@]*@", "//<redacted>@", url)
-
-
 @dataclass(frozen=True)
 class SaveResult:
     uid: str
@@ -179,19 +158,20 @@ class GrafanaClient:
         url: str,
         token: str,
         *,
-        timeouts: Timeouts = Timeouts(),
-        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = _TIMEOUTS,
+        retry: RetryPolicy = _RETRY,
         sleep: Callable[[float], None] = time.sleep,
         user_agent: str = "slokit",
+        ca_file: str | None = None,
     ) -> None:
         self.base_url = check_url(url)
         self._token = check_token(token)
         self._timeouts = timeouts
         self._retry = retry
         self._sleep = sleep
-        self._session = requests.Session()
-        self._session.auth = _BearerAuth(self._token)
-        self._session.headers.update({"Accept": "application/json", "User-Agent": user_agent})
+        self._session = Session(user_agent=user_agent, verify=ca_file or True)
+        self._session.auth = BearerAuth(self._token)
+        self._session.headers["Accept"] = "application/json"
 
     def __repr__(self) -> str:
         return f"GrafanaClient({self.base_url!r})"
@@ -219,8 +199,10 @@ class GrafanaClient:
             ) from None
         if not isinstance(body, dict) or body.get("database") != "ok":
             state = body.get("database") if isinstance(body, dict) else None
-            raise ServerError(f"Grafana at {self.base_url} reports its database as {state or 'unknown'!s}")
-        return body
+            raise ServerError(f"Grafana at {self.base_url} reports its database as "
+                              f"{self._redact(str(state or 'unknown'))[:40]}")
+        # The answer is shown (the version): a careless or hostile server may have put the token in it.
+        return {k: self._redact(v)[:_MAX_DETAIL] if isinstance(v, str) else v for k, v in body.items()}
 
     def list_folders(self, page_size: int = 1000) -> list[dict[str, Any]]:
         """Every folder the token can see (``GET /api/folders``, paged)."""
@@ -299,55 +281,28 @@ class GrafanaClient:
         ok404: bool = False,
     ) -> requests.Response:
         """Send with retries; return a 2xx answer (or 404 when ``ok404``), raise a GrafanaError otherwise."""
-        last = ""
-        wait_at_least = 0.0
-        for attempt in range(self._retry.attempts):
-            if attempt:
-                self._sleep(max(self._retry.delay(attempt - 1), wait_at_least))
-            resp, failure, retryable = self._send(method, path, params, json_body)
-            if resp is None:
-                if not retryable:
-                    raise Unreachable(f"{what}: {failure}")
-                last = failure
-                continue
-            if resp.status_code in _RETRY_STATUSES:
-                last = f"HTTP {resp.status_code}{self._detail(resp)}"
-                wait_at_least = self._retry_after(resp)
-                continue
+
+        def attempt(limit: float) -> requests.Response | Failure:
+            try:
+                resp = self._session.bounded(method, self.base_url + path, timeouts=self._timeouts, limit=limit,
+                                             params=params, json=json_body)
+            except requests.RequestException as exc:  # only its kind leaves: it holds the token header
+                return attempt_failure(exc, self._timeouts)
+            if resp.status_code in RETRY_STATUSES:
+                return status_failure(resp, self._detail(resp))
             if 200 <= resp.status_code < 300 or (ok404 and resp.status_code == 404):
                 return resp
             raise self._error_for(resp, what)
-        tries = f"{self._retry.attempts} attempt{'s' if self._retry.attempts != 1 else ''}"
-        if last.startswith("HTTP "):
-            raise ServerError(f"{what}: Grafana answered {last} ({tries})")
-        raise Unreachable(f"{what}: cannot reach Grafana at {self.base_url}: {last} ({tries})")
 
-    def _send(
-        self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any
-    ) -> tuple[requests.Response | None, str, bool]:
-        """One request: (answer, "", _) or (None, why it failed, whether a retry may help).
-
-        Exceptions from ``requests`` end here and only their kind leaves: they hold the prepared request,
-        token header included, and must not become the cause or context of an error we raise.
-        """
-        try:
-            resp = self._session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=json_body,
-                timeout=(self._timeouts.connect, self._timeouts.read),
-                allow_redirects=False,
-            )
-        except requests.ConnectTimeout:
-            return None, f"no connection within {self._timeouts.connect:g}s", True
-        except requests.Timeout:
-            return None, f"no answer within {self._timeouts.read:g}s", True
-        except requests.ConnectionError as exc:
-            return None, connection_reason(exc), True
-        except requests.RequestException as exc:
-            return None, f"the request failed ({type(exc).__name__})", False
-        return resp, "", False
+        result = with_retries(attempt, self._retry, self._timeouts, self._sleep)
+        if not isinstance(result, Failure):
+            return result
+        if not result.retryable:
+            raise Unreachable(f"{what}: {result.why}")
+        tries = attempts_text(self._retry)
+        if result.answered:
+            raise ServerError(f"{what}: Grafana answered {result.why} ({tries})")
+        raise Unreachable(f"{what}: cannot reach Grafana at {self.base_url}: {result.why} ({tries})")
 
     def _error_for(self, resp: requests.Response, what: str) -> GrafanaError:
         status = resp.status_code
@@ -371,7 +326,7 @@ class GrafanaClient:
             label = kind or "Precondition Failed"
             return DashboardConflict(f"{what}: Grafana answered 412 {label}{detail}", kind)
         if 300 <= status < 400:
-            where = self._redact(resp.headers.get("Location", "?"))
+            where = self._redact(redirect_target(resp.headers.get("Location", "?")))
             return Rejected(f"{what}: Grafana redirected to {where}; pass that address as the Grafana URL")
         return Rejected(f"{what}: Grafana answered {status}{detail}")
 
@@ -386,15 +341,8 @@ class GrafanaClient:
         text = self._redact(text)[:_MAX_DETAIL]
         return f" ({text})" if text else ""
 
-    def _retry_after(self, resp: requests.Response) -> float:
-        """The server's ``Retry-After`` in seconds (429, 503), capped by the policy; 0 when absent."""
-        try:
-            return min(float(resp.headers.get("Retry-After", "0")), self._retry.max_backoff)
-        except ValueError:  # the HTTP-date form: fall back to the policy's own delay
-            return 0.0
-
     def _redact(self, text: str) -> str:
-        return safe_url(text.replace(self._token, "<redacted>"))
+        return redact(text, [self._token])
 
     @staticmethod
     def _maybe_json(resp: requests.Response) -> Any:
@@ -414,17 +362,3 @@ class GrafanaClient:
         if not isinstance(body, dict):
             raise ServerError(f"{what}: the answer is not a JSON object")
         return body
-
-
-def connection_reason(exc: requests.ConnectionError) -> str:
-    """A short cause (refused, DNS, TLS) without the exception's request object or its text verbatim."""
-    text = str(exc).lower()
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed"
-    if "refused" in text:
-        return "connection refused"
-    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
-        return "host name not found"
-    if "reset" in text or "aborted" in text or "remotedisconnected" in text:
-        return "connection closed by the server"
-    return "connection failed"

@@ -81,4 +81,5 @@ def dashboard_link_problem(service: Service) -> str | None:
         return None
     return ("grafana.url is not set: the dashboard address is relative "
             f"({dashboard_url(service)}), which is dead outside Grafana, so PagerDuty and Slack notifications "
-            "carry no dashboard link; set grafana.url to Grafana's base URL (e.g. https://grafana.example.com)")
+            "carry no dashboard link; set grafana.url to Grafana's base URL (e.g. https://grafana.example.com) "
+            "before the alerts reach people (expected while you try slokit without a Grafana of your own)")

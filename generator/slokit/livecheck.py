@@ -19,6 +19,7 @@ the selector, and only it evaluates a generic ``ratio`` SLI's queries.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,8 +27,11 @@ from typing import Literal, Protocol
 
 from slokit import promql, semconv
 from slokit.check_common import CheckResult
-from slokit.live_sources import Exposition, Prometheus, Sample
-from slokit.rules.sli import sli_queries, sli_ratio
+from slokit.counts import unsound
+from slokit.live_sources import Exposition
+from slokit.prometheus_client import PrometheusClient, Sample
+from slokit.rules.sli import sli_queries, zero_filled
+from slokit.series import group_of, group_text
 from slokit.spec.model import SLO, CacheMisses, HttpErrors, HttpLatency, RatioQueries, Service
 from slokit.spec.units import Duration, format_percent
 
@@ -36,6 +40,20 @@ NOW = Duration.parse("5m")
 _ROUND = 9  # decimal places ``le`` bounds are compared at (0.3 == 0.30 == 3e-1)
 
 State = Literal["series", "empty", "missing", "unselected"]
+#: Groups of a grouped SLO shown one per line; the rest are counted.
+GROUPS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Now:
+    """The current value of one group's SLI: its bad share and events, in words."""
+
+    #: ``market=fr``; "" for an ungrouped SLO.
+    group: str
+    bad_share: float
+    words: str
+    #: Counts that cannot be true (NaN, infinite, negative, more bad than all) are a warning, never "ok".
+    sound: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,8 +77,9 @@ class Data(Protocol):
 
     def find(self, service: Service, metric: str, family: str) -> Found: ...
 
-    def sli_now(self, service: Service, slo: SLO) -> str | None:
-        """The SLI's current value in words, None when there are no events to compute it from."""
+    def sli_now(self, service: Service, slo: SLO) -> list[Now]:
+        """The SLI's current value per group (one, unnamed, for an ungrouped SLO), worst first; empty when
+        there are no events to compute it from."""
         ...
 
 
@@ -79,6 +98,10 @@ def check_live(data: Data, services: Sequence[Service]) -> list[CheckResult]:
     return results
 
 
+class _Result(Protocol):
+    def __call__(self, what: str, level: Literal["ok", "warning", "error"], detail: str) -> CheckResult: ...
+
+
 def _slo(data: Data, service: Service, slo: SLO) -> list[CheckResult]:
     target = f"{service.name}/{slo.name}"
 
@@ -92,11 +115,8 @@ def _slo(data: Data, service: Service, slo: SLO) -> list[CheckResult]:
         if not isinstance(data, PrometheusData):
             return [result("ratio SLI", "warning", "a ratio SLI's queries can only be checked against Prometheus "
                                                    "(--prometheus URL)")]
-        now = data.sli_now(service, slo)
-        if now is None:
-            return [result("SLI now", "warning", f"the total query returns no data {data.span}: "
-                                                 "no events yet, or the query names series that do not exist")]
-        return [result("SLI now", "ok", now)]
+        return _now(data, service, slo, result, f"the total query returns no data {data.span}: no events yet, "
+                                                "or the query names series that do not exist")
 
     m = service.metrics
     metric, family = ((m.cache_lookups_total, m.cache_lookups.removesuffix("_total"))
@@ -112,14 +132,22 @@ def _slo(data: Data, service: Service, slo: SLO) -> list[CheckResult]:
             out.extend(_buckets(service, slo, sli, buckets, result))
     else:
         out.extend(_cache(service, sli, found, result))
-    now = data.sli_now(service, slo)
-    out.append(result("SLI now", "ok", now) if now is not None else
-               result("SLI now", "warning", f"no events {data.span}: the SLI has no value yet"))
+    return out + _now(data, service, slo, result, f"no events {data.span}: the SLI has no value yet")
+
+
+def _now(data: Data, service: Service, slo: SLO, result: _Result, empty: str) -> list[CheckResult]:
+    """The SLI now: a line per group of a grouped SLO (the worst first, at most ``GROUPS_SHOWN``)."""
+    nows = data.sli_now(service, slo)
+    if not nows:
+        return [result("SLI now", "warning", empty)]
+    out = [result(f"SLI now ({n.group})" if n.group else "SLI now", "ok" if n.sound else "warning", n.words)
+           for n in nows[:GROUPS_SHOWN]]
+    if len(nows) > GROUPS_SHOWN:
+        rest = nows[GROUPS_SHOWN:]
+        above = sum(n.bad_share > slo.error_budget for n in rest)
+        out.append(result("SLI now", "ok", f"{len(rest)} more groups of {', '.join(slo.group_by)}, {above} of "
+                                           "them above the budget"))
     return out
-
-
-class _Result(Protocol):
-    def __call__(self, what: str, level: Literal["ok", "warning", "error"], detail: str) -> CheckResult: ...
 
 
 def _presence(data: Data, service: Service, metric: str, family: str, found: Found, result: _Result) -> CheckResult:
@@ -143,6 +171,30 @@ def _values(series: Iterable[Sample], label: str) -> set[str]:
     return {s.labels[label] for s in series if label in s.labels}
 
 
+#: A route parameter as frameworks write it: ``{id}`` (Starlette, FastAPI), ``<int:id>`` (Flask, Django).
+_ROUTE_PARAM = re.compile(r"\{[^{}/]*\}|<[^<>/]*>")
+
+
+def _route_shape(route: str) -> tuple[str, ...]:
+    """The route's segments with every parameter the same: ``/payments/{id}`` and ``/payments/<int:pid>``
+    have one shape, whatever the framework's syntax or the parameter's name."""
+    return tuple("{}" if _ROUTE_PARAM.fullmatch(seg) else seg for seg in route.strip("/").split("/"))
+
+
+def closest_route(route: str, seen: Iterable[str]) -> str | None:
+    """The seen route most likely meant by ``route``: one of the same shape first (the same template in
+    another framework's syntax), then the closest spelling among routes with as many segments, then any."""
+    shape = _route_shape(route)
+    candidates = sorted(seen)
+    same = [r for r in candidates if _route_shape(r) == shape]
+    if same:
+        return same[0]
+    by_shape = {"/".join(_route_shape(r)): r for r in reversed(candidates)}
+    near = difflib.get_close_matches("/".join(shape), list(by_shape), n=max(1, len(by_shape)), cutoff=0.6)
+    near.sort(key=lambda s: len(s.split("/")) != len(shape))  # stable: spelling order within each group
+    return by_shape[near[0]] if near else None
+
+
 def _route(service: Service, sli: HttpErrors | HttpLatency, found: Found, result: _Result) -> list[CheckResult]:
     m = service.metrics
     out: list[CheckResult] = []
@@ -152,8 +204,8 @@ def _route(service: Service, sli: HttpErrors | HttpLatency, found: Found, result
         if sli.route in seen:
             out.append(result(what, "ok", "seen"))
         else:
-            near = difflib.get_close_matches(sli.route, sorted(seen), n=1)
-            hint = f"; did you mean {near[0]}?" if near else ""
+            near = closest_route(sli.route, seen)
+            hint = f"; did you mean {near}?" if near else ""
             slash = "" if sli.route.startswith("/") else "; route templates start with '/'"
             if seen:
                 out.append(result(what, "error", f"never seen; routes seen: {', '.join(sorted(seen))}{slash}{hint}"))
@@ -215,8 +267,31 @@ def _ratio_words(share: float, slo: SLO, span: str) -> str:
             f"{format_percent(slo.objective)} objective allows)")
 
 
+def _group(slo: SLO, labels: Mapping[str, str]) -> str:
+    """``market=fr``: the group a series belongs to ("" for an ungrouped SLO)."""
+    return group_text(group_of(slo.group_by, labels))
+
+
+def _nows(slo: SLO, counts: Mapping[str, tuple[float, float]], span: str, unit: str) -> list[Now]:
+    """Per group with events, from ``(bad, total)``, the worst first: an impossible count is a warning."""
+    out = []
+    for group, (bad, total) in counts.items():
+        wrong = unsound(bad, total)
+        if wrong is not None:
+            out.append(Now(group, math.inf, f"impossible counts {span} ({unit}): {wrong}", sound=False))
+        elif total > 0:
+            share = max(0.0, bad) / total
+            out.append(Now(group, share, _ratio_words(share, slo, f"{span} ({total:.3g} {unit})")))
+    return sorted(out, key=lambda n: (-n.bad_share, n.group))
+
+
 def _match(sample: Sample, equal: Mapping[str, str | None]) -> bool:
     return all(v is None or sample.labels.get(k) == v for k, v in equal.items())
+
+
+def _add(counts: dict[str, tuple[float, float]], group: str, bad: float = 0.0, total: float = 0.0) -> None:
+    b, t = counts.get(group, (0.0, 0.0))
+    counts[group] = (b + bad, t + total)
 
 
 class MetricsData:
@@ -235,32 +310,34 @@ class MetricsData:
             return Found("series", series)
         return Found("empty" if metric in self.exposition.declared else "missing")
 
-    def sli_now(self, service: Service, slo: SLO) -> str | None:
-        counts = self._counts(service, slo)
-        if counts is None or counts[1] <= 0:
-            return None
-        bad, total = counts
-        return _ratio_words(bad / total, slo, f"{self.span} ({total:g} events)")
+    def sli_now(self, service: Service, slo: SLO) -> list[Now]:
+        return _nows(slo, self._counts(service, slo), self.span, "events")
 
-    def _counts(self, service: Service, slo: SLO) -> tuple[float, float] | None:
+    def _counts(self, service: Service, slo: SLO) -> dict[str, tuple[float, float]]:
+        """``(bad, total)`` per group since the process started (a grouping label the scrape adds is empty)."""
         m, sli, samples = service.metrics, slo.sli, self.exposition.samples
+        counts: dict[str, tuple[float, float]] = {}
         if isinstance(sli, CacheMisses):
-            lookups = [s for s in samples.get(m.cache_lookups_total, ()) if s.labels.get(m.cache_label) == sli.cache]
-            bad = sum(s.value for s in lookups if s.labels.get(m.outcome_label) == semconv.CACHE_MISS)
-            return bad, sum(s.value for s in lookups)
+            for s in samples.get(m.cache_lookups_total, ()):
+                if s.labels.get(m.cache_label) == sli.cache:
+                    miss = s.labels.get(m.outcome_label) == semconv.CACHE_MISS
+                    _add(counts, _group(slo, s.labels), s.value if miss else 0.0, s.value)
+            return counts
         if not isinstance(sli, HttpErrors | HttpLatency):
-            return None
+            return counts
         scope = {m.route_label: sli.route, m.method_label: sli.method}
-        total = sum(s.value for s in samples.get(m.duration_count, ()) if _match(s, scope))
-        if isinstance(sli, HttpErrors):
-            status = re.compile(sli.status)  # PromQL regexes are anchored: fullmatch
-            bad = sum(s.value for s in samples.get(m.duration_count, ())
-                      if _match(s, scope) and status.fullmatch(s.labels.get(m.status_label, "")))
-            return bad, total
-        level = round(sli.threshold.seconds, _ROUND)
-        good = sum(s.value for s in samples.get(m.duration_bucket, ()) if _match(s, scope) and
-                   _le(s.labels.get("le")) == level)
-        return total - good, total
+        status = re.compile(sli.status) if isinstance(sli, HttpErrors) else None  # PromQL regexes are anchored
+        for s in samples.get(m.duration_count, ()):
+            if _match(s, scope):
+                # a latency SLI starts from every request as bad and takes the good ones off below
+                bad = status is None or status.fullmatch(s.labels.get(m.status_label, "")) is not None
+                _add(counts, _group(slo, s.labels), s.value if bad else 0.0, s.value)
+        if isinstance(sli, HttpLatency):  # bad = total - good, good from the threshold's bucket
+            level = round(sli.threshold.seconds, _ROUND)
+            for s in samples.get(m.duration_bucket, ()):
+                if _match(s, scope) and _le(s.labels.get("le")) == level:
+                    _add(counts, _group(slo, s.labels), -s.value)
+        return counts
 
 
 def _le(text: str | None) -> float | None:
@@ -276,7 +353,7 @@ class PrometheusData:
     kind = "prometheus"
     span = f"over the last {NOW}"
 
-    def __init__(self, api: Prometheus) -> None:
+    def __init__(self, api: PrometheusClient) -> None:
         self.api = api
         self.where = api.url
 
@@ -287,7 +364,7 @@ class PrometheusData:
         if service.selector:
             selector = promql.selector(service.selector)
             if not self.api.query(f"count(up{selector})"):
-                jobs = sorted(_values(self.api.query("count by (job) (up)"), "job"))
+                jobs = sorted(self.api.label_values("job", "up"))
                 if not jobs:
                     return Found("empty", hint="Prometheus has no scrape result at all yet (just started, or "
                                                "it scrapes nothing)")
@@ -301,12 +378,11 @@ class PrometheusData:
                                                 f"has: {seen}")
         return Found("empty" if self.api.has_metadata(family) else "missing")
 
-    def sli_now(self, service: Service, slo: SLO) -> str | None:
+    def sli_now(self, service: Service, slo: SLO) -> list[Now]:
+        """Per group: the total rate and the bad share over the last 5m, from the SLI's own queries (the share
+        in one query, so that both rates are read at the same instant)."""
         bad, total = sli_queries(service, slo, NOW)
-        (total_now,) = self.api.query(total) or (None,)
-        if total_now is None or total_now.value <= 0:
-            return None
-        (share,) = self.api.query(sli_ratio(bad, total)) or (None,)
-        if share is None:
-            return None
-        return _ratio_words(share.value, slo, f"{self.span} ({total_now.value:.3g} events/s)")
+        totals = {_group(slo, s.labels): s.value for s in self.api.query(total)}
+        shares = {_group(slo, s.labels): s.value for s in self.api.query(f"{zero_filled(bad, total, slo)} / {total}")}
+        counts = {g: (0.0, t) if t == 0 else (shares.get(g, math.nan) * t, t) for g, t in totals.items()}
+        return _nows(slo, counts, self.span, "events/s")

@@ -6,6 +6,7 @@ one SLO is ``name{service="...", slo="..."}``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: importing slokit.spec from here would be circular
@@ -60,3 +61,18 @@ PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 WINDOW_DAYS = "slo:time_period:days"
 #: Constant 1 with volatile metadata (description, objective text, owner) as labels.
 INFO = "slokit_slo_info"
+
+
+#: One group of a grouped SLO (``group_by``): its grouping labels and their values, in ``group_by`` order;
+#: () for an ungrouped SLO.
+Group = tuple[tuple[str, str], ...]
+
+
+def group_of(group_by: tuple[str, ...], labels: Mapping[str, str]) -> Group:
+    """The group a series of a grouped SLO belongs to (a missing label is the empty value, as in PromQL)."""
+    return tuple((g, labels.get(g, "")) for g in group_by)
+
+
+def group_text(group: Group) -> str:
+    """``market=fr``: how commands, reports and alerts name one group."""
+    return ", ".join(f"{k}={v}" for k, v in group)

@@ -34,7 +34,9 @@ import yaml
 
 from slokit import promql, toolchain
 from slokit.alertmanager.config import Timing
+from slokit.prometheus_client import PrometheusClient
 from slokit.spec.model import Service
+from slokit.transport import RetryPolicy, Timeouts
 
 HOST = "127.0.0.1"
 
@@ -158,47 +160,6 @@ def send_json(url: str, body: object, method: str = "PUT", timeout: float = 5.0)
                                  headers={"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.load(resp)
-
-
-@dataclass(frozen=True)
-class Sample:
-    labels: Mapping[str, str]
-    value: float
-
-
-class PrometheusAPI:
-    """The few calls of Prometheus' HTTP API (``/api/v1``) the demo and tests read."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def _get(self, path: str, **params: str) -> Any:
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        body = get_json(f"{self.base_url}{path}{query}")
-        if body.get("status") != "success":
-            raise StackError(f"Prometheus {path} failed: {body.get('error', body)}")
-        return body["data"]
-
-    def query(self, expr: str) -> list[Sample]:
-        data = self._get("/api/v1/query", query=expr)
-        return [Sample(r["metric"], float(r["value"][1])) for r in data["result"]]
-
-    def value(self, expr: str) -> float | None:
-        """The single sample of ``expr``, None when it has none."""
-        samples = self.query(expr)
-        if len(samples) > 1:
-            raise StackError(f"{expr} returned {len(samples)} samples, expected at most one")
-        return samples[0].value if samples else None
-
-    def alerts(self) -> list[dict[str, Any]]:
-        """Pending and firing alerts: ``labels``, ``annotations``, ``state``, ``value``."""
-        return list(self._get("/api/v1/alerts")["alerts"])
-
-    def rule_groups(self) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/rules")["groups"])
-
-    def targets(self) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/targets")["activeTargets"])
 
 
 class AlertmanagerAPI:
@@ -448,8 +409,10 @@ class LocalStack:
         return f"http://{HOST}:{self.alertmanager_port}"
 
     @property
-    def prometheus(self) -> PrometheusAPI:
-        return PrometheusAPI(self.prometheus_url)
+    def prometheus(self) -> PrometheusClient:
+        """A client of this stack's Prometheus (short timeouts: it is local)."""
+        return PrometheusClient(self.prometheus_url, timeouts=Timeouts(connect=2.0, read=10.0),
+                                retry=RetryPolicy(attempts=2, backoff=0.2))
 
     @property
     def alertmanager(self) -> AlertmanagerAPI:
@@ -515,7 +478,7 @@ class SLOStatus:
     burn_rate: float | None
 
 
-def slo_status(api: PrometheusAPI, service: Service) -> Iterator[SLOStatus]:
+def slo_status(api: PrometheusClient, service: Service) -> Iterator[SLOStatus]:
     """Every SLO's SLI, budget remaining and current burn rate, read from the recorded series."""
     # Imported here: slokit.series imported before slokit.spec runs into an import cycle (series -> spec.units
     # -> spec/__init__ -> grammar -> series); by now the spec package is loaded.

@@ -5,7 +5,10 @@ go, so every service, SLO and severity (and each rollback trigger) also gets an
 ``amtool config routes test --verify.receivers=<expected>`` whose expectation comes from the specs: a
 route tree that sends a page to the wrong receiver fails CI. The receivers the file defines are compared
 with the specs too (key files, channels), so a stale or hand-edited file cannot pass with the right name
-on the wrong integration. Secret files are only looked at (exists, non-empty), never read.
+on the wrong integration. Secret files are only looked at (exists, non-empty), never read; a relative
+path is not looked up at all: Alertmanager reads ``routing_key_file`` and ``api_url_file`` when it sends,
+relative to its own working directory (only templates and http_config files are resolved against the
+config file's folder), which slokit cannot know.
 """
 
 from __future__ import annotations
@@ -188,8 +191,16 @@ def _warnings(routing: RoutingPlan, services: Sequence[Service]) -> list[CheckRe
     for path, what in sorted(files.items()):
         p = Path(path)
         problem = None
+        if not p.is_absolute():
+            results.append(CheckResult(
+                OWN, path, False,
+                f"{what}: {path} is a relative path, which Alertmanager resolves against the working directory it "
+                f"was started in (not the folder of {PATH}) when it sends, so it cannot be checked here; write "
+                "an absolute path", level="warning"))
+            continue
         if not p.is_file():
-            problem = "does not exist on this machine"
+            problem = ("does not exist on this machine (expected where Alertmanager does not run: run check where "
+                       "it does)")
         elif p.stat().st_size == 0:
             problem = "is empty"
         if problem:

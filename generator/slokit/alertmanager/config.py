@@ -102,6 +102,9 @@ HEADER = f"""\
 # routing for their severity (`slokit validate` and `slokit check` warn about each); "{PLACEHOLDER}" collects
 # alerts of no known team.
 # Secrets are read by Alertmanager from the *_file paths; none is written here.
+# This is a whole Alertmanager config. With an Alertmanager of your own, merge instead of replacing yours:
+# add each team route under route.routes to your tree (before any route that would catch the same alerts,
+# or with continue: true on that one), and add receivers and inhibit_rules; names must stay unique.
 """
 
 

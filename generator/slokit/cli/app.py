@@ -1,8 +1,9 @@
 """The ``slokit`` command line: the edge where files are read, artifacts written and tools run.
 
-Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path), 3 a live
-check's URL (``check --metrics-url/--prometheus``) gave no usable answer, 73 the output folder could not be
-written. No command prints a traceback for bad input: every problem a spec can have is a diagnostic (exit 1).
+Exit codes: 0 success, 1 the spec or a check failed, 2 usage error (bad option, missing path, unusable
+connection option), 3 a live check's URL (``check --metrics-url/--prometheus``) gave no usable answer
+(unreachable, credentials refused, malformed answers), 73 the output folder could not be written. No
+command prints a traceback for bad input: every problem a spec can have is a diagnostic (exit 1).
 What is left, a bug in slokit itself, prints one line and exits 70 (set SLOKIT_DEBUG=1 to see the traceback);
 the line names only the exception's type, since its text may quote anything.
 """

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import click
 
-from slokit import toolchain
+from slokit import __version__, toolchain
 from slokit.check_common import CheckResult
 from slokit.checks import run_checks
 from slokit.cli.common import EXIT_SPEC, EXIT_UNREACHABLE, fail_usage, load_or_exit
-from slokit.live_sources import HTTP, Prometheus, Unreachable, scrape
+from slokit.cli.options import ConnectionOptions, RequestPolicy, prometheus_connection_options, request_options
+from slokit.live_sources import Unreachable, scrape
 from slokit.livecheck import MetricsData, PrometheusData, check_live
+from slokit.prometheus_client import ConfigProblem, Connection, PrometheusClient, PrometheusError
 from slokit.spec.model import Service
 from slokit.toolchain import ToolMissing
+from slokit.transport import RetryPolicy, Timeouts
 
 
 @click.command()
@@ -26,20 +29,24 @@ from slokit.toolchain import ToolMissing
               help="Check the specs against a running service's /metrics instead of the generated files.")
 @click.option("--prometheus", "prometheus_url", default=None, metavar="URL",
               help="Check the specs against a live Prometheus (its HTTP API) instead of the generated files.")
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="Seconds per HTTP request of --metrics-url/--prometheus.")
-@click.option("--retries", default=2, show_default=True, type=click.IntRange(0, 10),
-              help="Retries after a connection error, timeout or 5xx answer.")
+@request_options(timeout=5.0, retries=2)
+@prometheus_connection_options
 def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometheus_url: str | None,
-          timeout: float, retries: int) -> None:
+          requests: RequestPolicy, prometheus_options: ConnectionOptions) -> None:
     """Run promtool and amtool over the generated artifacts and report per file; with --metrics-url or
     --prometheus, check instead that every SLO's series, routes, buckets and caches exist in live data.
 
     Exit codes: 0 passed, 1 a check failed, 2 usage error, 3 a --metrics-url/--prometheus URL gave no
-    usable answer."""
+    usable answer (unreachable, credentials refused, malformed answers)."""
     result = load_or_exit(paths, "check")
     if metrics_url or prometheus_url:
-        _report(_live(result.services, metrics_url, prometheus_url, HTTP(timeout=timeout, retries=retries)))
+        connection = None
+        if prometheus_url:
+            try:
+                connection = prometheus_options.connection(prometheus_url)
+            except ConfigProblem as exc:
+                fail_usage(f"--prometheus: {exc}")
+        _report(_live(result.services, metrics_url, connection, requests.timeouts, requests.retry))
         return
     try:
         results = run_checks(Path(out_dir), result.services)
@@ -50,19 +57,25 @@ def check(paths: tuple[str, ...], out_dir: str, metrics_url: str | None, prometh
     _report(results)
 
 
-def _live(services: Sequence[Service], metrics_url: str | None, prometheus_url: str | None,
-          http: HTTP) -> list[CheckResult]:
-    """The live checks of every source given; an unusable URL exits 3 with one line saying why."""
-    for option, url in (("--metrics-url", metrics_url), ("--prometheus", prometheus_url)):
-        if url is not None and not url.startswith(("http://", "https://")):
-            fail_usage(f"{option} must be an http:// or https:// URL")
+def _live(services: Sequence[Service], metrics_url: str | None, connection: Connection | None,
+          timeouts: Timeouts, retry: RetryPolicy) -> list[CheckResult]:
+    """The live checks of every source given; an unusable URL exits 3 with one line saying why. Warnings in
+    Prometheus' answers (a partial response) are a check of their own that fails as a warning."""
+    if metrics_url is not None and not metrics_url.startswith(("http://", "https://")):
+        fail_usage("--metrics-url must be an http:// or https:// URL")
     results: list[CheckResult] = []
     try:
         if metrics_url:
-            results.extend(check_live(MetricsData(scrape(metrics_url, http)), services))
-        if prometheus_url:
-            results.extend(check_live(PrometheusData(Prometheus(prometheus_url, http)), services))
-    except Unreachable as exc:
+            results.extend(check_live(MetricsData(scrape(metrics_url, timeouts, retry)), services))
+        if connection:
+            with PrometheusClient(connection, timeouts=timeouts, retry=retry,
+                                  user_agent=f"slokit/{__version__}") as client:
+                results.extend(check_live(PrometheusData(client), services))
+            for warning in dict.fromkeys(client.warnings):
+                results.append(CheckResult("prometheus", "answers complete", False,
+                                           f"Prometheus answered with a warning, the data may be partial: {warning}",
+                                           "warning"))
+    except (Unreachable, PrometheusError) as exc:
         click.echo(f"slokit check: {exc}", err=True)
         sys.exit(EXIT_UNREACHABLE)
     return results

@@ -14,7 +14,7 @@ import click
 
 from slokit import promql_check
 from slokit.spec import LoadResult, UsageError, load_services, with_diagnostics
-from slokit.writers import WriteError, write_tree
+from slokit.writers import WriteError, Written, write_tree
 
 DEFAULT_SPEC_DIR = "slo"
 EXIT_SPEC = 1
@@ -40,10 +40,12 @@ PROMQL_NOT_PARSED = ("warning: promtool is not installed, so the PromQL of ratio
                      "(`make tools` installs it; `slokit check` parses the generated rules)")
 
 
-def write_or_exit(out_dir: Path, files: dict[str, str], managed: Sequence[str]) -> list[Path]:
-    """Write the tree; exit 73 with the reason when the disk refuses (the previous output stays as it was)."""
+def write_or_exit(out_dir: Path, files: dict[str, str], managed: Sequence[str], *,
+                  take_over: bool = False) -> Written:
+    """Write the tree; exit 73 with the reason when the disk refuses or a file slokit did not write is in
+    the way (the previous output then stays as it was)."""
     try:
-        return write_tree(out_dir, files, managed)
+        return write_tree(out_dir, files, managed, take_over=take_over)
     except WriteError as exc:
         click.echo(f"slokit: {exc}", err=True)
         sys.exit(EXIT_CANT_WRITE)

@@ -1,8 +1,9 @@
-"""``slokit generate``: every artifact of the specs, written into place in one move."""
+"""``slokit generate``: every artifact of the specs, written into place without touching others' files."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -51,9 +52,14 @@ def _offset(text: str) -> Duration:
               metavar="DURATION", help="How far back --remote-write evaluates.")
 @click.option("--rule-label", "rule_labels", multiple=True, metavar="KEY=VALUE",
               help="A label of the PrometheusRule object, for the Operator's ruleSelector (repeatable).")
+@click.option("--take-over", is_flag=True,
+              help="Overwrite files at the paths slokit writes even when its manifest does not list them (once, "
+                   "for output written before slokit kept a manifest); other files are still kept.")
 def generate(paths: tuple[str, ...], out_dir: str, target: str, remote_write: bool, query_offset: str,
-             rule_labels: tuple[str, ...]) -> None:
-    """Generate every artifact from the specs (default: slo/) into --out, replacing the old ones whole."""
+             rule_labels: tuple[str, ...], take_over: bool) -> None:
+    """Generate every artifact from the specs (default: slo/) into --out. Only files slokit wrote there
+    before (listed in .slokit-manifest.json) are replaced or removed; other files are kept, and one in the
+    way stops the run (exit 73) before anything is written."""
     result = load_or_exit(paths, "generate")
     try:
         options = Options(rules_format=target, rule_labels=tuple(_label_pair(x) for x in rule_labels),
@@ -61,6 +67,20 @@ def generate(paths: tuple[str, ...], out_dir: str, target: str, remote_write: bo
         artifacts = pipeline.generate(result.services, options)
     except TargetError as exc:
         raise click.UsageError(str(exc)) from None
-    write_or_exit(Path(out_dir), artifacts, pipeline.MANAGED_DIRS)
+    out = Path(out_dir)
+    written = write_or_exit(out, artifacts, pipeline.MANAGED_DIRS, take_over=take_over)
     click.echo(f"wrote {len(artifacts)} file(s) for {len(result.services)} service(s) under "
-               f"{', '.join(str(Path(out_dir) / d) + '/' for d in pipeline.MANAGED_DIRS)}")
+               f"{', '.join(str(out / d) + '/' for d in pipeline.MANAGED_DIRS)}")
+    if written.removed:
+        click.echo(f"removed {len(written.removed)} file(s) slokit wrote before and no longer generates: "
+                   f"{_listing(out, written.removed)}")
+    if written.kept:
+        click.echo(f"kept {len(written.kept)} file(s) slokit did not write: {_listing(out, written.kept)}")
+    if written.edited:
+        click.echo(f"kept {len(written.edited)} file(s) slokit no longer generates because they were edited "
+                   f"since it wrote them (delete them if unused): {_listing(out, written.edited)}")
+
+
+def _listing(out_dir: Path, rels: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(str(out_dir / r) for r in rels[:limit])
+    return shown + (f" and {len(rels) - limit} more" if len(rels) > limit else "")

@@ -12,14 +12,16 @@ import click
 
 from slokit import __version__
 from slokit.cli.common import load_or_exit
-from slokit.grafana_api import ConfigError, GrafanaClient, RetryPolicy, Timeouts, check_token
+from slokit.cli.options import RequestPolicy, request_options
+from slokit.grafana_api import ConfigError, GrafanaClient, check_token
 from slokit.push import INPUT_ERROR, Report, collect, push
+from slokit.transport import FileProblem, check_ca_file, read_small_file
 
 EXIT_CODES = """\b
 Exit codes:
   0  every dashboard pushed (or, with --dry-run, compared)
   1  a spec file is invalid
-  2  usage: URL or token missing, dashboard files missing or malformed
+  2  usage: URL, token or CA file missing or unusable, dashboard files missing or malformed
   3  Grafana unreachable (connection refused, DNS, TLS, timeout) after the retries
   4  401: token missing, wrong or expired
   5  403: token not allowed to do this
@@ -34,10 +36,9 @@ def read_token(token_file: str | None) -> str:
     """The token from ``--token-file`` or ``GRAFANA_TOKEN``; the message never includes the value."""
     if token_file:
         try:
-            text = Path(token_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-            raise ConfigError(f"cannot read the token file {token_file}: {reason}") from None
+            text = read_small_file(token_file, "Grafana token file")
+        except FileProblem as err:
+            raise ConfigError(str(err)) from None
     else:
         text = os.environ.get("GRAFANA_TOKEN", "")
         if not text.strip():
@@ -56,16 +57,13 @@ def read_token(token_file: str | None) -> str:
               help="Grafana's base URL, e.g. https://grafana.example.com  [env: GRAFANA_URL]")
 @click.option("--token-file", type=click.Path(dir_okay=False), metavar="FILE",
               help="File holding the service-account token (else the GRAFANA_TOKEN environment variable).")
+@click.option("--ca-file", envvar="GRAFANA_CA_FILE", metavar="FILE",
+              help="PEM file of the CA(s) that signed Grafana's certificate  [env: GRAFANA_CA_FILE]")
 @click.option("--dry-run", is_flag=True,
               help="Compare with Grafana's copies and print new / changed / unchanged; write nothing.")
-@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="Seconds to wait for each answer (connecting: at most 5).")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0, max=10),
-              help="Retries after a connection error, timeout, 429 or 5xx.")
-@click.option("--backoff", default=0.5, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds before the first retry; doubled for each further one (at most 8).")
+@request_options(timeout=30.0, retries=3)
 def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_file: str | None,
-                 dry_run: bool, timeout: float, retries: int, backoff: float) -> None:
+                 ca_file: str | None, dry_run: bool, requests: RequestPolicy) -> None:
     """Push the generated dashboards of the specs (default: slo/) to Grafana.
 
     Each service's dashboard goes to the folder its spec names (created when missing); the overview goes
@@ -79,10 +77,14 @@ def push_command(paths: tuple[str, ...], out_dir: str, url: str | None, token_fi
         client = GrafanaClient(
             url,
             read_token(token_file),
-            timeouts=Timeouts(connect=min(5.0, timeout), read=timeout),
-            retry=RetryPolicy(attempts=retries + 1, backoff=backoff),
+            timeouts=requests.timeouts,
+            retry=requests.retry,
             user_agent=f"slokit/{__version__}",
+            ca_file=check_ca_file(ca_file, "Grafana CA file") if ca_file else None,
         )
+    except FileProblem as err:
+        click.echo(f"slokit push: {err}", err=True)
+        sys.exit(ConfigError.exit_code)
     except ConfigError as err:
         click.echo(f"slokit push: {err}", err=True)
         sys.exit(err.exit_code)

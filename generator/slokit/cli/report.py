@@ -11,12 +11,13 @@ import click
 
 from slokit import __version__
 from slokit.cli.common import load_or_exit
-from slokit.grafana_api import RetryPolicy, Timeouts
+from slokit.cli.options import ConnectionOptions, RequestPolicy, prometheus_connection_options, request_options
+from slokit.prometheus_client import ConfigProblem, PrometheusClient, PrometheusError
 from slokit.report import html, jsondoc, markdown, slack
 from slokit.report.collect import collect
 from slokit.report.model import Report
 from slokit.report.period import PERIOD_CHOICES, PeriodError, parse_at, resolve
-from slokit.report.prometheus import PrometheusClient, PrometheusError
+from slokit.transport import FileProblem, check_ca_file
 from slokit.writers import write_files
 
 EXIT_MET, EXIT_FAILED, EXIT_USAGE, EXIT_PROMETHEUS, EXIT_NO_DATA, EXIT_SLACK = 0, 1, 2, 3, 4, 5
@@ -25,9 +26,11 @@ EXIT_CODES = """\b
 Exit codes:
   0  every SLO met its objective
   1  an SLO breached (with --fail-on at-risk: or is at risk), or a spec file is invalid
-  2  usage: bad option, --at, --out or webhook file
-  3  Prometheus unreachable, timing out, failing or rejecting a query (after the retries); nothing written
-  4  no SLO failed, but at least one had no data (no series, or no traffic in the period)
+  2  usage: bad option, --at, --out, webhook file or Prometheus connection option
+  3  Prometheus unusable: unreachable, timing out, refusing the credentials, failing, rejecting a query
+     or answering in a shape that is not its API (after the retries); nothing written
+  4  no SLO failed, but at least one had no data (no series, no traffic in the period, or only a
+     partial answer: Prometheus answered with warnings)
   5  the report was written but posting to Slack failed
 With several, the first of 1, 5, 4 applies."""
 
@@ -55,8 +58,9 @@ def _fail(code: int, message: str) -> None:
 @click.option("--period", default="1d", show_default=True, type=click.Choice(PERIOD_CHOICES),
               help="The last 1d, 7d or 30d before --at, or a calendar month (UTC).")
 @click.option("--at", "at_text", metavar="TIME",
-              help="End of the period (ISO 8601 or Unix seconds; default: the start of this hour). With "
-                   "calendar-month: a time in the month to report (default: the last complete month).")
+              help="End of the period: now, ISO 8601 or Unix seconds (default: the start of this hour; data "
+                   "younger than that needs --at now). With calendar-month: a time in the month to report "
+                   "(default: the last complete month).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(list(RENDERERS)),
               help="md (default), html or json; repeat for several (needs --out).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
@@ -66,16 +70,16 @@ def _fail(code: int, message: str) -> None:
 @click.option("--post-slack", is_flag=True, help="Also post a compact summary to the Slack webhook.")
 @click.option("--slack-webhook-file", type=click.Path(dir_okay=False), metavar="FILE",
               help="File holding the Slack incoming-webhook URL (needed by --post-slack).")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="Seconds to wait for each Prometheus answer (connecting: at most 5).")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0, max=10),
-              help="Retries after a connection error, timeout, 429 or 5xx.")
-@click.option("--backoff", default=0.5, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds before the first retry; doubled for each further one (at most 8).")
+@click.option("--slack-ca-file", metavar="FILE",
+              help="PEM file of the CA(s) that signed the webhook server's certificate (a Slack-compatible "
+                   "chat server behind a private CA).")
+@request_options(timeout=60.0, retries=3)
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
+@prometheus_connection_options
 def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: str, at_text: str | None,
                    formats: tuple[str, ...], out_dir: str | None, fail_on: str, post_slack: bool,
-                   slack_webhook_file: str | None, timeout: float, retries: int, backoff: float, quiet: bool) -> None:
+                   slack_webhook_file: str | None, slack_ca_file: str | None, requests: RequestPolicy, quiet: bool,
+                   prometheus_options: ConnectionOptions) -> None:
     """Report SLO compliance of the specs (default: slo/) over a period, read from Prometheus.
 
     Per service and SLO: SLI over the period and the SLO window, error budget at the start and end and
@@ -90,14 +94,20 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
     if post_slack and slack_webhook_file:
         try:
             slack.read_webhook(slack_webhook_file)
-        except slack.SlackError as err:
+            if slack_ca_file:
+                check_ca_file(slack_ca_file, "Slack CA file")
+        except (slack.SlackError, FileProblem) as err:
             _fail(EXIT_USAGE, str(err))
     if not prometheus_url:
         _fail(EXIT_USAGE, "no Prometheus URL: pass --prometheus URL or set PROMETHEUS_URL")
     assert prometheus_url is not None
+    try:
+        connection = prometheus_options.connection(prometheus_url)
+    except ConfigProblem as err:
+        _fail(EXIT_USAGE, f"--prometheus: {err}")
     now = datetime.now(UTC)
     try:
-        the_period = resolve(period, parse_at(at_text) if at_text else None, now)
+        the_period = resolve(period, parse_at(at_text, now) if at_text else None, now)
     except PeriodError as err:
         _fail(EXIT_USAGE, str(err))
 
@@ -106,13 +116,15 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
             click.echo(f"slokit report: {line}", err=True)
 
     try:
-        with PrometheusClient(prometheus_url, timeouts=Timeouts(connect=min(5.0, timeout), read=timeout),
-                              retry=RetryPolicy(attempts=retries + 1, backoff=backoff),
+        with PrometheusClient(connection, timeouts=requests.timeouts, retry=requests.retry,
                               user_agent=f"slokit/{__version__}") as client:
             client.ready()
             result = collect(client, services, the_period, now, progress)
     except PrometheusError as err:
         _fail(EXIT_PROMETHEUS, str(err))
+    for warning in dict.fromkeys(client.warnings):
+        click.echo(f"slokit report: warning: Prometheus answered with a warning, the data may be partial: {warning}",
+                   err=True)
     rendered = {f"report.{fmt}": RENDERERS[fmt](result) for fmt in formats}
     if out_dir:
         for path in write_files(Path(out_dir), rendered, overwrite=True):
@@ -122,7 +134,7 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
     code = exit_code(result, fail_on)
     if post_slack and slack_webhook_file:
         try:
-            slack.post(slack_webhook_file, slack.summary(result))
+            slack.post(slack_webhook_file, slack.summary(result), ca_file=slack_ca_file)
             progress("posted the summary to Slack")
         except slack.SlackError as err:
             click.echo(f"slokit report: {err}", err=True)

@@ -5,7 +5,8 @@ window, occurrence budgeting, the objective, and every alert whose condition is 
 (slokit's tiers, and ratio guardrails: a bad share above X over W is a burn rate of X / error budget over W).
 Queries keep slokit's ``{{window}}`` placeholder, the convention Sloth uses for OpenSLO, so that
 ``slokit import openslo`` reads the export back into an equivalent spec. What OpenSLO cannot say (routing,
-runbooks, dashboards, latency-quantile guardrails, a tier's short window) is listed in comments.
+runbooks, dashboards, rollout stages, latency-quantile guardrails, a tier's short window) is listed in
+comments.
 Pure: model in, text out.
 """
 
@@ -37,7 +38,8 @@ def _service(service: Service) -> Doc:
     left_out = [name for name, value in (
         ("routing", service.routing.page or service.routing.ticket), ("runbook_url", service.runbook_url),
         ("grafana", service.grafana_url), ("selector (built into the queries)", service.selector),
-        ("evaluation_interval", service.evaluation_interval)) if value]
+        ("evaluation_interval", service.evaluation_interval),
+        ("rollout (the stages `slokit gate` and the Argo Rollouts/Flagger files follow)", service.rollout)) if value]
     header = [f"Exported from {service.source} by slokit export openslo."]
     if left_out:
         header.append(f"Not in OpenSLO, so not exported: {', '.join(left_out)}.")

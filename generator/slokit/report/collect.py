@@ -1,15 +1,18 @@
 """Reads every SLO's event counts and alerts from Prometheus and builds the report (the I/O edge).
 
 One SLO at a time, with a progress line on stderr per SLO, as a month of data over many SLOs takes a while.
+A grouped SLO's queries keep its grouping labels (``sum by (market)``), and each group becomes a report.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from slokit import series
+from slokit.prometheus_client import PrometheusClient, Result, Series
 from slokit.report import queries
 from slokit.report.model import (
     AlertSummary,
@@ -22,32 +25,60 @@ from slokit.report.model import (
     build_slo_report,
     step_for,
     summarize_alerts,
+    worst_first,
 )
-from slokit.report.period import Period
-from slokit.report.prometheus import PrometheusClient, Series
+from slokit.report.period import Period, format_time
+from slokit.series import Group
 from slokit.spec.model import SLO, Service
 
 
 def _params(service: Service, slo: SLO) -> SLOParams:
     return SLOParams(service=service.name, slo=slo.name, description=slo.description, objective=slo.objective,
-                     window=timedelta(milliseconds=slo.window.ms), window_text=str(slo.window), sli_kind=slo.sli.kind)
+                     window=timedelta(milliseconds=slo.window.ms), window_text=str(slo.window), sli_kind=slo.sli.kind,
+                     group_by=slo.group_by)
 
 
-def _values(result: Sequence[Series], times: Sequence[datetime]) -> list[float | None] | None:
-    """One value per time (None where there is no sample); None when the query returned nothing at all."""
-    if not result:
-        return None
-    by_time: dict[int, float] = {}
+def _by_group(result: Sequence[Series], times: Sequence[datetime], slo: SLO) -> dict[Group, list[float | None]]:
+    """One value per time and group (None where there is no sample). NaN and infinities are kept: the model
+    refuses them rather than reading them as no bad event."""
+    at = {_ms(t): i for i, t in enumerate(times)}
+    out: dict[Group, list[float | None]] = {}
     for s in result:
+        values = out.setdefault(series.group_of(slo.group_by, s.labels), [None] * len(times))
         for t, v in s.points:
-            if math.isfinite(v):
-                by_time[_ms(t)] = by_time.get(_ms(t), 0.0) + v
-    return [by_time.get(_ms(t)) for t in times]
+            i = at.get(_ms(t))
+            if i is not None:
+                prev = values[i]
+                values[i] = v if prev is None else prev + v
+    return out
 
 
-def _ms(t: datetime) -> int:
+def _summed(groups: Mapping[Group, Sequence[float | None]], n: int) -> list[float | None] | None:
+    """All groups together, per time; None when there is no group at all."""
+    if not groups:
+        return None
+    return [None if all(g[i] is None for g in groups.values()) else sum(g[i] or 0.0 for g in groups.values())
+            for i in range(n)]
+
+
+def _ms(t: datetime | float) -> int:
     """Milliseconds, the resolution Prometheus answers in: a float timestamp does not round-trip exactly."""
-    return round(t.timestamp() * 1000)
+    return round((t.timestamp() if isinstance(t, datetime) else t) * 1000)
+
+
+def _range(client: PrometheusClient, expr: str, start: datetime, end: datetime, step: timedelta) -> Result[Series]:
+    return client.query_range(expr, start.timestamp(), end.timestamp(), step.total_seconds())
+
+
+def _partial(report: SLOReport, warnings: Sequence[str]) -> SLOReport:
+    """A partial answer (Prometheus' ``warnings``, as Thanos and Mimir send when a store is missing) never
+    makes an SLO met or at risk: it is "no data"; a breach stays a breach, with the warning added."""
+    if not warnings:
+        return report
+    why = "partial data: Prometheus answered with warnings (" + "; ".join(list(dict.fromkeys(warnings))[:2]) + ")"
+    if report.verdict == "breached":
+        return replace(report, reason=f"{report.reason}; {why}")
+    return replace(report, verdict="no data", reason=f"{why}, so it is not judged")
 
 
 def _first(values: Sequence[float | None]) -> int:
@@ -58,12 +89,15 @@ def _filled(values: Sequence[float | None] | None, n: int) -> tuple[float, ...]:
     return (0.0,) * n if values is None else tuple(0.0 if v is None else v for v in values)
 
 
-def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: Period) -> tuple[Buckets, Source]:
-    """Bad and total events per bucket over the SLO window before the period and the period itself.
+def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: Period,
+                  now: datetime | None = None) -> tuple[dict[Group, Buckets], Source, str]:
+    """Bad and total events per bucket (per group of a grouped SLO) over the SLO window before the period and
+    the period itself, where they came from, and without any series why (when it can tell).
 
     The recorded series are used when they cover that whole span, or at least as far back as the raw
     series do; recording rules loaded after the service was first scraped would otherwise hide the older
-    events, so then the raw SLI queries are read instead.
+    events, so then the raw SLI queries are read instead. Without series in that span, ``now`` (the report's
+    time) tells whether the series exist only after the period: a period ending before the data starts.
     """
     p = _params(service, slo)
     step = step_for(p.window, period.duration)
@@ -71,31 +105,53 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
     start = period.end - (n - 1) * step
     times = [start + i * step for i in range(n)]
 
-    def read(queries_: tuple[str, str]) -> tuple[list[float | None] | None, str]:
-        return _values(client.query_range(queries_[1], start, period.end, step), times), queries_[0]
+    def read(queries_: tuple[str, str]) -> tuple[dict[Group, list[float | None]], str]:
+        return _by_group(_range(client, queries_[1], start, period.end, step), times, slo), queries_[0]
 
     recorded_total, recorded_bad = read(queries.recorded_events(service, slo, step))
-    chosen: tuple[list[float | None] | None, str, Source] = (recorded_total, recorded_bad, "recorded")
-    if recorded_total is None or _first(recorded_total) > 0:
+    chosen: tuple[dict[Group, list[float | None]], str, Source] = (recorded_total, recorded_bad, "recorded")
+    recorded_sum = _summed(recorded_total, n)
+    if recorded_sum is None or _first(recorded_sum) > 0:
         raw_total, raw_bad = read(queries.raw_events(service, slo, step))
-        if raw_total is not None and (recorded_total is None or _first(raw_total) < _first(recorded_total)):
+        raw_sum = _summed(raw_total, n)
+        if raw_sum is not None and (recorded_sum is None or _first(raw_sum) < _first(recorded_sum)):
             chosen = (raw_total, raw_bad, "raw")
     total, bad_query, source = chosen
-    if total is None:
-        return Buckets(step, period.end, (0.0,) * n, (0.0,) * n), "missing"
-    bad = _values(client.query_range(bad_query, start, period.end, step), times)
-    return Buckets(step, period.end, _filled(bad, n), _filled(total, n)), source
+    if not total:
+        return {(): Buckets(step, period.end, (0.0,) * n, (0.0,) * n)}, "missing", _why_missing(
+            client, service, slo, period, now)
+    bad = _by_group(_range(client, bad_query, start, period.end, step), times, slo)
+    return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n))
+            for g in total.keys() | bad.keys()}, source, ""
+
+
+def _why_missing(client: PrometheusClient, service: Service, slo: SLO, period: Period, now: datetime | None) -> str:
+    """The reason for "no data" when the SLO's series exist, but only after the period's end."""
+    if now is None or now <= period.end:
+        return ""
+    since = timedelta(minutes=math.ceil((now - period.end) / timedelta(minutes=1)))
+    _, total = queries.raw_events(service, slo, since)
+    if not client.query(total, now.timestamp()):
+        return ""
+    return (f"no series in the period, but there are some after its end ({format_time(period.end)}): the data "
+            "starts after the period (a period ends at the start of this hour unless --at is given; --at now "
+            "reads up to now)")
 
 
 def fetch_alerts(client: PrometheusClient, service: Service, period: Period) -> dict[str, list[AlertSummary]]:
     """The service's alerts that fired in the period, by SLO name."""
     step = queries.alert_step(service)
-    result = client.query_range(queries.firing_alerts(service), period.start + step, period.end, step)
+    result = _range(client, queries.firing_alerts(service), period.start + step, period.end, step)
     by_slo: dict[str, list[AlertSummary]] = {}
     for s in result:
-        for a in summarize_alerts([(dict(s.labels), [t for t, _ in s.points])], step):
+        for a in summarize_alerts([(dict(s.labels), [datetime.fromtimestamp(t, UTC) for t, _ in s.points])], step):
             by_slo.setdefault(s.labels.get(series.SLO_LABEL, ""), []).append(a)
     return by_slo
+
+
+def _alerts_of(alerts: Sequence[AlertSummary], group: Group) -> list[AlertSummary]:
+    """The alerts of one group of a grouped SLO (all of them for an ungrouped one)."""
+    return [a for a in alerts if all(dict(a.labels).get(k, "") == v for k, v in group)]
 
 
 def collect(client: PrometheusClient, services: Sequence[Service], period: Period, generated_at: datetime,
@@ -105,12 +161,19 @@ def collect(client: PrometheusClient, services: Sequence[Service], period: Perio
     out = []
     for service in services:
         progress(f"{service.name}: alerts that fired in {period.title}")
+        seen = len(client.warnings)
         alerts = fetch_alerts(client, service, period)
+        service_warnings = client.warnings[seen:]
         slos: list[SLOReport] = []
         for slo in service.slos:
             done += 1
             progress(f"[{done}/{total}] {service.name}/{slo.name}: events over {slo.window} + {period.title}")
-            buckets, source = fetch_buckets(client, service, slo, period)
-            slos.append(build_slo_report(_params(service, slo), period, buckets, source, alerts.get(slo.name, ())))
+            seen = len(client.warnings)
+            per_group, source, why = fetch_buckets(client, service, slo, period, generated_at)
+            warnings = service_warnings + client.warnings[seen:]
+            reports = [_partial(build_slo_report(_params(service, slo), period, buckets, source,
+                                                 _alerts_of(alerts.get(slo.name, ()), group), group, why), warnings)
+                       for group, buckets in per_group.items()]
+            slos += worst_first(reports)
         out.append(ServiceReport(service.name, service.owner, tuple(slos)))
-    return Report(period=period, generated_at=generated_at, prometheus=client.display_url, services=tuple(out))
+    return Report(period=period, generated_at=generated_at, prometheus=client.url, services=tuple(out))

@@ -3,6 +3,11 @@
 ``schema_version`` changes only when a field is removed or changes meaning; new fields may be added.
 Times are ISO 8601 in UTC, shares are fractions (0.995, not 99.5), and a value that cannot be computed
 (no traffic) is ``null``, never 1.
+
+Version 2: a grouped SLO has one entry per group in its service's ``slos`` (the worst first, at most
+``GROUPS_SHOWN``), each with its ``group`` labels (``{}`` for an ungrouped SLO), so (service, slo) is no
+longer unique there; the groups beyond are counted in the service's ``hidden_groups``. ``counts`` and
+``verdict`` cover every group, shown or not.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from slokit.report.model import Point, Report, SLOReport
+from slokit.report.model import Hidden, Point, Report, SLOReport, shown
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def schema() -> dict[str, Any]:
@@ -33,7 +38,8 @@ def _points(points: tuple[Point, ...]) -> list[dict[str, Any]]:
 
 def _slo(s: SLOReport) -> dict[str, Any]:
     return {
-        "service": s.service, "slo": s.slo, "description": s.description, "objective": s.objective,
+        "service": s.service, "slo": s.slo, "group": dict(s.group), "description": s.description,
+        "objective": s.objective,
         "window": s.window, "sli_kind": s.sli_kind, "source": s.source,
         "verdict": s.verdict, "reason": s.reason,
         "period": {"sli": s.period_sli, "events": s.period_events, "bad_events": s.period_bad_events,
@@ -50,6 +56,15 @@ def _slo(s: SLOReport) -> dict[str, Any]:
     }
 
 
+def _hidden(h: Hidden) -> dict[str, Any]:
+    return {"slo": h.slo, "group_by": list(h.group_by), "groups": h.count, "counts": dict(h.verdicts)}
+
+
+def _service(slos: tuple[SLOReport, ...]) -> dict[str, Any]:
+    reports, hidden = shown(slos)
+    return {"slos": [_slo(s) for s in reports], "hidden_groups": [_hidden(h) for h in hidden]}
+
+
 def document(report: Report) -> dict[str, Any]:
     p = report.period
     return {
@@ -59,8 +74,7 @@ def document(report: Report) -> dict[str, Any]:
         "period": {"kind": p.kind, "start": _t(p.start), "end": _t(p.end), "complete": p.complete, "title": p.title},
         "verdict": report.verdict,
         "counts": {v: report.count(v) for v in ("met", "at risk", "breached", "no data")},
-        "services": [{"service": svc.service, "owner": svc.owner, "slos": [_slo(s) for s in svc.slos]}
-                     for svc in report.services],
+        "services": [{"service": svc.service, "owner": svc.owner, **_service(svc.slos)} for svc in report.services],
     }
 
 

@@ -1,13 +1,19 @@
-"""The report as Markdown, for repositories and wikis: a summary table, then a section per SLO."""
+"""The report as Markdown, for repositories and wikis: a summary table, then a section per SLO (per group of
+a grouped SLO, the worst first, at most ``GROUPS_SHOWN``, the others counted).
+
+Text from the specs and from Prometheus (descriptions, names, label values) is escaped (``text.md``): only
+the report's own structure is Markdown, so a description cannot add a heading, hide the rest of the report
+in an HTML comment, or bring a tag that runs script where the Markdown is rendered.
+"""
 
 from __future__ import annotations
 
 from slokit.report import text
-from slokit.report.model import Report, SLOReport
+from slokit.report.model import Report, SLOReport, shown
 
 
 def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+    return "| " + " | ".join(text.md(c) for c in cells) + " |"
 
 
 SUMMARY_HEADER = ["service", "SLO", "objective", "SLI (period)", "SLI (window)", "budget left", "consumed",
@@ -15,13 +21,15 @@ SUMMARY_HEADER = ["service", "SLO", "objective", "SLI (period)", "SLI (window)",
 
 
 def summary_cells(s: SLOReport) -> list[str]:
-    return [s.service, s.slo, text.pct(s.objective), text.pct(s.period_sli), f"{text.pct(s.window_sli)} ({s.window})",
-            text.budget(s.budget_remaining_end), text.budget(s.budget_consumed), text.alert_count(s), s.verdict]
+    return [s.service, text.slo_name(s), text.pct(s.objective), text.pct(s.period_sli),
+            f"{text.pct(s.window_sli)} ({s.window})", text.budget(s.budget_remaining_end),
+            text.budget(s.budget_consumed), text.alert_count(s), s.verdict]
 
 
 def _slo_section(s: SLOReport) -> list[str]:
-    about = f"{s.reason}." + (f" {s.description}" if s.description else "")
-    out = [f"### {s.service} / {s.slo}: {s.verdict}", "", about, "", _row(["field", "value"]), _row(["---", "---"])]
+    about = text.md(f"{s.reason}." + (f" {s.description}" if s.description else ""))
+    out = [f"### {text.md(s.service)} / {text.md(text.slo_name(s))}: {s.verdict}", "", about, "",
+           _row(["field", "value"]), _row(["---", "---"])]
     fields = [
         ("objective", f"{text.pct(s.objective)} over {s.window} ({s.sli_kind} SLI)"),
         ("SLI over the period", f"{text.pct(s.period_sli)} ({text.events(s.period_bad_events)} bad of "
@@ -38,7 +46,7 @@ def _slo_section(s: SLOReport) -> list[str]:
     out += ["", "Alerts that fired:", ""]
     if s.alerts:
         out += [_row(["alert", "severity", "labels", "first", "last", "times"]), _row(["---"] * 6)]
-        out += [_row([a.alertname, a.severity, text.alert_labels(a), text.when(a.first), text.when(a.last),
+        out += [_row([a.alertname, a.severity, text.alert_labels(a, s.group_by), text.when(a.first), text.when(a.last),
                       str(a.episodes)]) for a in s.alerts]
     else:
         out.append("none")
@@ -54,21 +62,24 @@ def _slo_section(s: SLOReport) -> list[str]:
 
 def render(report: Report) -> str:
     p = report.period
+    slos, hidden = shown(report.slos)
     lines = [
         f"# SLO report: {p.title}",
         "",
-        f"{text.when(p.start)} to {text.when(p.end)} UTC, from {report.prometheus}, generated "
+        f"{text.when(p.start)} to {text.when(p.end)} UTC, from {text.md(report.prometheus)}, generated "
         f"{text.when(report.generated_at)} UTC. Verdict: **{report.verdict}** "
         f"({report.count('met')} met, {report.count('at risk')} at risk, {report.count('breached')} breached, "
         f"{report.count('no data')} no data).",
         "",
         _row(SUMMARY_HEADER),
         _row(["---"] * len(SUMMARY_HEADER)),
-        *(_row(summary_cells(s)) for s in report.slos),
+        *(_row(summary_cells(s)) for s in slos),
         "",
+        *(f"{text.md(text.hidden(h))}." for h in hidden),
+        *([""] if hidden else []),
         "## SLOs",
         "",
     ]
-    for s in report.slos:
+    for s in slos:
         lines += _slo_section(s)
     return "\n".join(lines).rstrip() + "\n"

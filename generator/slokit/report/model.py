@@ -12,19 +12,27 @@ end. Everything else follows from sums of those buckets:
   (error budget x that window's events), so a 30d period of a 30d SLO consumed 1 - remaining at the end;
 * the worst hours: the buckets of the period with the most bad events.
 
-A period without traffic has no SLI and the verdict "no data", never 100 %.
+A period without traffic has no SLI and the verdict "no data", never 100 %. Counts that cannot be true
+(NaN, an infinity, a negative count, more bad events than events in a bucket) make the SLO "no data" with
+the reason, whatever the other buckets say: broken data never reads as "met".
+
+A grouped SLO (``group_by``) gets one report per group, each with its own buckets, budget and verdict, the
+worst first; renderers show at most ``GROUPS_SHOWN`` of them and count the rest (:func:`shown`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 from itertools import accumulate, pairwise
 from typing import Literal
 
+from slokit.counts import unsound
 from slokit.report.period import Period
+from slokit.series import Group
 
 Verdict = Literal["met", "at risk", "breached", "no data"]
 #: Order of severity, worst last: a summary's verdict is the worst of its SLOs.
@@ -34,6 +42,8 @@ Source = Literal["recorded", "raw", "missing"]
 #: Budget left below this share of the window's budget makes an SLO "at risk".
 AT_RISK_REMAINING = 0.25
 WORST_HOURS = 5
+#: Groups of one grouped SLO a report shows (the worst); the others are counted by verdict.
+GROUPS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,48 @@ class SLOReport:
     alerts: tuple[AlertSummary, ...]
     verdict: Verdict
     reason: str
+    #: The group of a grouped SLO this report is about; () for an ungrouped SLO.
+    group: Group = ()
+    #: The SLO's grouping labels (empty when ungrouped).
+    group_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """The groups of a grouped SLO beyond the ones shown: how many, and their verdicts."""
+
+    service: str
+    slo: str
+    group_by: tuple[str, ...]
+    count: int
+    verdicts: tuple[tuple[Verdict, int], ...]
+
+
+def shown(slos: Sequence[SLOReport], cap: int = GROUPS_SHOWN) -> tuple[tuple[SLOReport, ...], tuple[Hidden, ...]]:
+    """The reports to show, at most ``cap`` groups per grouped SLO (they come worst first), and what is left."""
+    out: list[SLOReport] = []
+    per_slo: dict[tuple[str, str], list[SLOReport]] = {}
+    for s in slos:
+        seen = per_slo.setdefault((s.service, s.slo), [])
+        seen.append(s)
+        if len(seen) <= cap:
+            out.append(s)
+    hidden = []
+    for (service, slo), reports in per_slo.items():
+        rest = reports[cap:]
+        if rest:
+            verdicts = tuple((v, n) for v in reversed(VERDICTS) if (n := sum(r.verdict == v for r in rest)))
+            hidden.append(Hidden(service, slo, rest[0].group_by, len(rest), verdicts))
+    return tuple(out), tuple(hidden)
+
+
+def worst_first(reports: Sequence[SLOReport]) -> list[SLOReport]:
+    """A grouped SLO's groups, the worst verdict first, then the least budget left, then by group."""
+    def key(s: SLOReport) -> tuple[int, float, Group]:
+        left = s.budget_remaining_end
+        return -VERDICTS.index(s.verdict), math.inf if left is None else left, s.group
+
+    return sorted(reports, key=key)
 
 
 @dataclass(frozen=True)
@@ -147,6 +199,7 @@ class SLOParams:
     window: timedelta
     window_text: str
     sli_kind: str
+    group_by: tuple[str, ...] = ()
 
     @property
     def error_budget(self) -> float:
@@ -186,6 +239,16 @@ def _sli_points(period_hours: Sequence[Hour], period: timedelta) -> tuple[Point,
     return tuple(out)
 
 
+def broken(data: Buckets) -> str | None:
+    """Why the buckets cannot be true (NaN, an infinity, a negative count, more bad events than events),
+    naming the first such bucket; None when they can."""
+    for i, (b, t) in enumerate(zip(data.bad, data.total, strict=True)):
+        wrong = unsound(b, t)
+        if wrong is not None:
+            return f"{wrong}, in the bucket ending {data.bucket_end(i):%Y-%m-%d %H:%M} UTC"
+    return None
+
+
 def verdict_of(period_sli: float | None, window_sli: float | None, objective: float, remaining_end: float | None,
                burn: float | None, source: Source) -> tuple[Verdict, str]:
     """The one-line verdict and why."""
@@ -203,13 +266,21 @@ def verdict_of(period_sli: float | None, window_sli: float | None, objective: fl
 
 
 def build_slo_report(p: SLOParams, period: Period, data: Buckets, source: Source,
-                     alerts: Sequence[AlertSummary] = ()) -> SLOReport:
-    """Every number of one SLO's report from its buckets (which end at ``period.end``)."""
+                     alerts: Sequence[AlertSummary] = (), group: Group = (), no_data_reason: str = "") -> SLOReport:
+    """Every number of one SLO's (or one group's) report from its buckets (which end at ``period.end``).
+
+    ``no_data_reason`` replaces the generic reason of a missing source (why the collector found nothing).
+    """
     n_window = round(p.window / data.step)
     n_period = round(period.duration / data.step)
     n = len(data.total)
     if n < n_period:
         raise ValueError(f"{n} buckets cannot cover a period of {n_period}")
+    wrong = broken(data)
+    if wrong is not None:  # nothing of it is shown as a number: only why
+        zero = (0.0,) * n
+        report = build_slo_report(p, period, Buckets(data.step, data.end, zero, zero), "missing", alerts, group)
+        return replace(report, source=source, reason=f"broken data from Prometheus: {wrong}")
     bad = [max(0.0, b) for b in data.bad]
     total = [max(0.0, t) for t in data.total]
     cum_bad = [0.0, *accumulate(bad)]
@@ -239,6 +310,8 @@ def build_slo_report(p: SLOParams, period: Period, data: Buckets, source: Source
     worst = sorted((h for h in hours if h.bad_events > 0), key=lambda h: (-h.bad_events, h.start))[:WORST_HOURS]
     window_sli = _ratio_sli(w_bad, w_total)
     verdict, reason = verdict_of(period_sli, window_sli, float(p.objective), remaining_end, burn, source)
+    if source == "missing" and no_data_reason:
+        reason = no_data_reason
     return SLOReport(
         service=p.service, slo=p.slo, description=p.description, objective=float(p.objective),
         window=p.window_text, sli_kind=p.sli_kind, source=source, error_budget=budget,
@@ -248,6 +321,7 @@ def build_slo_report(p: SLOParams, period: Period, data: Buckets, source: Source
         budget_consumed=consumed, period_burn_rate=burn, burn_down=burn_down,
         sli_over_time=_sli_points(hours, period.duration), worst_hours=tuple(worst),
         alerts=tuple(sorted(alerts, key=lambda a: (a.first, a.alertname))), verdict=verdict, reason=reason,
+        group=group, group_by=p.group_by,
     )
 
 

@@ -42,8 +42,14 @@ def format_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def parse_at(text: str) -> datetime:
-    """``--at``: ISO 8601 (``2026-02-01``, ``2026-02-01T12:00:00Z``; no zone means UTC) or Unix seconds."""
+def parse_at(text: str, now: datetime | None = None) -> datetime:
+    """``--at``: ``now``, ISO 8601 (``2026-02-01``, ``2026-02-01T12:00:00Z``; no zone means UTC) or Unix seconds.
+
+    ``now`` is the report's time (the current time when not given): a period up to the last minute, which
+    fresh data (right after onboarding, or beside the demo) needs.
+    """
+    if text.strip().lower() == "now":
+        return (now or datetime.now(UTC)).astimezone(UTC)
     try:
         return datetime.fromtimestamp(float(text), UTC)
     except (ValueError, OverflowError):
@@ -51,8 +57,8 @@ def parse_at(text: str) -> datetime:
     try:
         t = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise PeriodError(f"--at {text!r} is not a time: write 2026-02-01, 2026-02-01T12:00:00Z or Unix seconds") \
-            from None
+        raise PeriodError(f"--at {text!r} is not a time: write now, 2026-02-01, 2026-02-01T12:00:00Z or Unix "
+                          "seconds") from None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 

@@ -1,7 +1,9 @@
 """The report's pictures, drawn by matplotlib (Agg backend, no display) as inline SVG.
 
 Per SLO: the error budget remaining over the period (the burn-down, with the zero line) and the SLI over
-time against the objective. Buckets without traffic are gaps in the line, not 100 %.
+time against the objective. Buckets without traffic are gaps in the line, not 100 %. The x axis is the
+period itself (not what matplotlib would widen a single point to), and points carry markers, so that one
+bucket of data is a visible dot. Titles hold names and label values, drawn as plain text, never mathtext.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from slokit.report import text as words
 from slokit.report.model import Point, SLOReport
 
 matplotlib.rcParams["svg.hashsalt"] = "slokit"  # stable element ids, so two runs give the same SVG
@@ -40,9 +43,11 @@ def _svg(fig: Figure) -> str:
     return text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG goes inside HTML
 
 
-def _axes(title: str, ylabel: str) -> tuple[Figure, Axes]:
+def _axes(s: SLOReport, title: str, ylabel: str) -> tuple[Figure, Axes]:
     fig, ax = plt.subplots(figsize=(7.5, 2.6), dpi=96)
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(f"{s.service} / {words.slo_name(s)}: {title}", fontsize=10, loc="left", parse_math=False)
+    period = mdates.date2num([s.burn_down[0].time, s.burn_down[-1].time])  # type: ignore[no-untyped-call]
+    ax.set_xlim(period[0], period[1])
     ax.set_ylabel(ylabel, fontsize=9)
     ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
@@ -52,11 +57,16 @@ def _axes(title: str, ylabel: str) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+def _dots(x: Any) -> dict[str, Any]:
+    """A dot on every point, smaller where there are many, so that a lone point of data shows."""
+    return {"marker": ".", "markersize": 5 if len(x) <= 62 else 2}
+
+
 def burn_down(s: SLOReport) -> str:
     """Error budget remaining (% of the SLO window's budget) at each bucket of the period."""
-    fig, ax = _axes(f"{s.service} / {s.slo}: error budget remaining ({s.window} window)", "% of budget")
+    fig, ax = _axes(s, f"error budget remaining ({s.window} window)", "% of budget")
     x, y = _xy(s.burn_down)
-    ax.plot(x, y, color="#1f77b4", linewidth=1.6, label="budget left")
+    ax.plot(x, y, color="#1f77b4", linewidth=1.6, **_dots(x), label="budget left")
     ax.axhline(0, color="#d62728", linewidth=1, linestyle="--", label="exhausted")
     ax.legend(fontsize=8, loc="lower left")
     return _svg(fig)
@@ -64,9 +74,9 @@ def burn_down(s: SLOReport) -> str:
 
 def sli_over_time(s: SLOReport) -> str:
     """SLI per bucket against the objective."""
-    fig, ax = _axes(f"{s.service} / {s.slo}: SLI over time", "good events %")
+    fig, ax = _axes(s, "SLI over time", "good events %")
     x, y = _xy(s.sli_over_time)
-    ax.plot(x, y, color="#2ca02c", linewidth=1.4, marker="." if len(x) <= 62 else None, label="SLI")
+    ax.plot(x, y, color="#2ca02c", linewidth=1.4, **_dots(x), label="SLI")
     ax.axhline(s.objective * 100, color="#ff7f0e", linewidth=1, linestyle="--", label="objective")
     ax.legend(fontsize=8, loc="lower left")
     return _svg(fig)

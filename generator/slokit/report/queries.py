@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from slokit import promql, series
 from slokit.rules.build import BASE_WINDOW, SLI_INTERVAL, recorded
-from slokit.rules.sli import sli_queries
+from slokit.rules.sli import sli_queries, summed
 from slokit.spec.model import SLO, Service
 from slokit.spec.units import Duration, format_number
 
@@ -24,18 +24,18 @@ def _seconds(d: timedelta | Duration) -> str:
 
 
 def recorded_events(service: Service, slo: SLO, step: timedelta) -> tuple[str, str]:
-    """``(bad, total)`` events per ``step`` bucket from the recorded 5m rates."""
+    """``(bad, total)`` events per ``step`` bucket from the recorded 5m rates (per group of a grouped SLO)."""
     interval = _seconds(service.evaluation_interval or SLI_INTERVAL)
     rng = _seconds(step) + "s"
 
     def q(name: str) -> str:
-        return f"sum(sum_over_time({recorded(name, service, slo)}[{rng}])) * {interval}"
+        return f"{summed(slo.group_by)}(sum_over_time({recorded(name, service, slo)}[{rng}])) * {interval}"
 
     return q(series.bad_rate(BASE_WINDOW)), q(series.total_rate(BASE_WINDOW))
 
 
 def raw_events(service: Service, slo: SLO, step: timedelta) -> tuple[str, str]:
-    """``(bad, total)`` events per ``step`` bucket from the SLI's raw series."""
+    """``(bad, total)`` events per ``step`` bucket from the SLI's raw series (per group of a grouped SLO)."""
     bad, total = sli_queries(service, slo, Duration(int(step / timedelta(milliseconds=1))))
     secs = _seconds(step)
     return f"({bad}) * {secs}", f"({total}) * {secs}"

@@ -7,14 +7,20 @@ is reported).
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
-import requests
-
 from slokit.report import text
-from slokit.report.model import Report
+from slokit.report.model import Report, shown
+from slokit.transport import (
+    Failure,
+    FileProblem,
+    RetryPolicy,
+    Session,
+    Timeouts,
+    attempts_text,
+    read_small_file,
+    request_with_retries,
+)
 
 _ICON = {"met": ":white_check_mark:", "at risk": ":warning:", "breached": ":red_circle:", "no data": ":grey_question:"}
 
@@ -23,48 +29,50 @@ class SlackError(RuntimeError):
     """The webhook file is unusable or the post failed; the message never holds the URL."""
 
 
+def _escaped(value: str) -> str:
+    """Slack's own escaping of message text: ``<!channel>`` in a label value stays text, not a mention."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def summary(report: Report) -> dict[str, Any]:
-    """The message: one header line and one line per SLO (verdict, SLI over the period, budget left)."""
+    """The message: one header line and one line per SLO (verdict, SLI over the period, budget left); a grouped
+    SLO's worst groups, the others counted."""
     p = report.period
     lines = [f"*SLO report {p.title}*: {report.verdict} ({report.count('met')} met, {report.count('at risk')} at risk, "
              f"{report.count('breached')} breached, {report.count('no data')} no data)"]
-    for s in report.slos:
-        lines.append(f"{_ICON[s.verdict]} `{s.service}/{s.slo}` {s.verdict}: SLI {text.pct(s.period_sli)} "
+    slos, hidden = shown(report.slos)
+    for s in slos:
+        name = _escaped(f"{s.service}/{text.slo_name(s)}")
+        lines.append(f"{_ICON[s.verdict]} `{name}` {s.verdict}: SLI {text.pct(s.period_sli)} "
                      f"(objective {text.pct(s.objective)}), budget left {text.budget(s.budget_remaining_end)}, "
                      f"alerts {text.alert_count(s)}")
+    lines += [_escaped(text.hidden(h)) for h in hidden]
     return {"text": "\n".join(lines)}
 
 
 def read_webhook(path: str) -> str:
+    """The webhook URL in ``path`` (a small regular file, see :func:`slokit.transport.read_small_file`)."""
     try:
-        url = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise SlackError(f"cannot read the Slack webhook file {path}: {reason}") from None
+        url = read_small_file(path, "Slack webhook file").strip()
+    except FileProblem as err:
+        raise SlackError(str(err)) from None
     if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
         raise SlackError(f"the Slack webhook file {path} does not hold one http(s) URL")
     return url
 
 
-def post(webhook_file: str, message: dict[str, Any], *, timeout: float = 10.0, attempts: int = 3,
-         backoff: float = 0.5) -> None:
-    """POST ``message``; connection errors, timeouts, 429 and 5xx are retried."""
+_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
+_RETRY = RetryPolicy(attempts=3)
+
+
+def post(webhook_file: str, message: dict[str, Any], *, timeouts: Timeouts = _TIMEOUTS,
+         retry: RetryPolicy = _RETRY, ca_file: str | None = None) -> None:
+    """POST ``message``, each request bounded as a whole; connection errors, timeouts, 429 and 5xx are
+    retried within a total deadline. ``ca_file`` verifies a webhook behind a private CA (a Slack-compatible
+    chat server)."""
     url = read_webhook(webhook_file)
-    why = ""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
-        try:
-            resp = requests.post(url, json=message, timeout=(min(5.0, timeout), timeout))
-        except requests.Timeout:
-            why = f"no answer within {timeout:g}s"
-            continue
-        except requests.RequestException as exc:
-            why = f"connection failed ({type(exc).__name__})"
-            continue
-        if resp.status_code < 300:
-            return
-        why = f"HTTP {resp.status_code}"
-        if resp.status_code != 429 and resp.status_code < 500:
-            break
-    raise SlackError(f"posting to the Slack webhook of {webhook_file} failed: {why}")
+    with Session(verify=ca_file or True) as session:
+        result = request_with_retries(session, "POST", url, timeouts=timeouts, retry=retry, json=message)
+    if isinstance(result, Failure):
+        raise SlackError(f"posting to the Slack webhook of {webhook_file} failed: {result.why}"
+                         + (f" ({attempts_text(retry)})" if result.retryable else ""))

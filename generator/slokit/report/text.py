@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from slokit.report.model import AlertSummary, SLOReport
+from slokit.report.model import AlertSummary, Hidden, SLOReport
+from slokit.series import group_text
 
 NO_DATA = "no data"
 
@@ -33,7 +35,31 @@ def alert_count(slo: SLOReport) -> str:
     return str(sum(a.episodes for a in slo.alerts))
 
 
-def alert_labels(a: AlertSummary) -> str:
-    """The labels that tell alerts of one name apart (burn-rate windows, thresholds)."""
-    shown = ("long_window", "short_window", "threshold", "rollback")
+def alert_labels(a: AlertSummary, group_by: tuple[str, ...] = ()) -> str:
+    """The labels that tell alerts of one name apart (burn-rate windows, thresholds, a grouped SLO's group)."""
+    shown = ("long_window", "short_window", "threshold", "rollback", *group_by)
     return ", ".join(f"{k}={v}" for k, v in a.labels if k in shown)
+
+
+def slo_name(s: SLOReport) -> str:
+    """``availability``, or ``availability (market=fr)`` for a group of a grouped SLO."""
+    return f"{s.slo} ({group_text(s.group)})" if s.group_by else s.slo
+
+
+def hidden(h: Hidden) -> str:
+    """``availability: 4 more groups by market not shown (3 met, 1 no data)``."""
+    counts = ", ".join(f"{n} {v}" for v, n in h.verdicts)
+    return f"{h.service} / {h.slo}: {h.count} more groups by {', '.join(h.group_by)} not shown ({counts})"
+
+
+#: Line breaks of every kind (a newline in a table cell or a paragraph starts a new block in Markdown).
+_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
+#: What Markdown (CommonMark and GitHub's) reads as markup, links or raw HTML inside a line; the text never
+#: starts a line, so ``#``, ``-`` and ``1.`` cannot start a block.
+_MARKUP = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def md(value: object) -> str:
+    """Text from a spec or a server as literal Markdown: one line, every markup character escaped, so a
+    description cannot add a heading, open an HTML comment, or inject a tag."""
+    return _MARKUP.sub(r"\\\1", _BREAKS.sub(" ", str(value)))

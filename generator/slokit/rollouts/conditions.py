@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from slokit.catalog import AlertDef, alerts_for
 from slokit.rules.build import SLI_INTERVAL, Condition, guardrail_condition, raw_ratio
-from slokit.rules.sli import sli_queries
+from slokit.rules.sli import sli_queries, zero_filled
 from slokit.spec.model import SLO, Guardrail, Service
 from slokit.spec.units import Duration, format_number
 
@@ -95,6 +95,15 @@ def events_query(service: Service, slo: SLO, window: Duration) -> str:
     """Events of the SLO over ``window`` (its total rate over the window times the window's seconds)."""
     _, total = sli_queries(service, slo, window)
     return f"{total} * {format_number(window.ms / 1000)}"
+
+
+def bad_events_query(service: Service, slo: SLO, window: Duration) -> str:
+    """Bad events of the SLO over ``window``, zero (per group) where no bad event was counted; with
+    :func:`events_query` the gate computes the burn itself, so it can tell an impossible count (bad events
+    below zero or above all events, as a ``ratio`` SLI whose good query counts more than its total gives)
+    from a real one."""
+    bad, total = sli_queries(service, slo, window)
+    return f"{zero_filled(bad, total, slo)} * {format_number(window.ms / 1000)}"
 
 
 def step(service: Service) -> Duration:

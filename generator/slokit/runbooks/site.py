@@ -124,5 +124,5 @@ def write_site(out_dir: Path, services: Sequence[Service]) -> list[Path]:
         raise click.UsageError(f"{out_dir} exists and is not an earlier runbooks site; choose a new or empty folder")
     if target.parent == target:
         raise click.UsageError(f"{out_dir} is a filesystem root")
-    files = {f"{target.name}/{rel}": text for rel, text in site(services).items()}
-    return write_tree(target.parent, files, [target.name])
+    # The folder is the site's alone (checked above): a page that is no longer generated is removed.
+    return write_tree(target, site(services), [], owned_whole=True).paths

@@ -7,9 +7,12 @@ prints it as JSON Schema; ``slokit validate`` checks files against it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from slokit import semconv, series
 from slokit.promql import is_label_name
+from slokit.spec.re2 import re2_problem
+from slokit.spec.redact import looks_secret
 from slokit.spec.schema import (
     Bool,
     Choice,
@@ -40,6 +43,58 @@ def _regex_problem(text: str) -> str | None:
         re.compile(text)
     except re.error as exc:
         return f"is not a valid regular expression: {exc}"
+    if (problem := re2_problem(text)) is not None:
+        return f"is not a regular expression Prometheus accepts: {problem}"
+    return None
+
+
+#: Every status code an HTTP server can send; a ``status`` regex must match at least one of them.
+_STATUS_CODES = tuple(str(code) for code in range(100, 600))
+
+
+def _status_problem(text: str) -> str | None:
+    """Why ``text`` cannot select responses by status code: not a regex Prometheus takes, or one that
+    matches no three-digit code (``5xx`` matches the letters x, never 500)."""
+    if (problem := _regex_problem(text)) is not None:
+        return problem
+    pattern = re.compile(text)
+    if any(pattern.fullmatch(code) for code in _STATUS_CODES):
+        return None
+    guess = re.sub(r"[xX*]", ".", text) if re.fullmatch(r"[1-5][0-9xX*]{2}", text) else None
+    hint = f"; did you mean '{guess}'?" if guess else " (e.g. '5..' for every 5xx, or '409')"
+    return ("matches no HTTP status code: it is a regex matched against the whole three-digit code "
+            f"(100 to 599), and '.' is its wildcard{hint}")
+
+
+def _secret_file_problem(what: str, example: str) -> Callable[[str], str | None]:
+    """A ``*_file`` field: a path to a file holding the secret, never the secret itself (nor a URL)."""
+    def problem(text: str) -> str | None:
+        if "://" in text or text.lower().startswith(("http:", "https:")):
+            kind = "a URL"
+        elif "/" not in text and looks_secret(text):
+            kind = f"the {what} itself"
+        else:
+            return None
+        return (f"is {kind}, not a file path (the value is not shown): the {what} is a secret and never goes "
+                f"into the spec or the generated alertmanager.yml; put it in a file readable by Alertmanager "
+                f"(e.g. {example}) and give that file's path here")
+    return problem
+
+
+def _credential_url_problem(text: str) -> str | None:
+    """An endpoint URL goes into the generated alertmanager.yml: one carrying a key or password must not."""
+    if looks_secret(text):
+        return ("carries what looks like a key or a password (the value is not shown), and this URL is written "
+                "into the generated alertmanager.yml: give the endpoint only, and the routing key in the file "
+                "routing_key_file names")
+    return None
+
+
+def _no_template_problem(text: str) -> str | None:
+    """Alert labels and link annotations are Go templates in Prometheus: a ``{{`` would be expanded."""
+    if "{{" in text:
+        return ("must not contain '{{': Prometheus expands alert labels and annotations as Go templates, "
+                "so the rules would not load or would print something else")
     return None
 
 
@@ -147,7 +202,7 @@ SLI = Obj(
             description="Built-in: bad = requests whose status code matches `status`, total = all requests.",
             fields={
                 "status": Field(Str("status code regex, e.g. '5..' or '409'", allow_numbers=True,
-                                    validate=_regex_problem), required=True),
+                                    validate=_status_problem), required=True),
                 "route": Field(_route),
                 "method": Field(_method),
             },
@@ -211,7 +266,8 @@ SLO = Obj(
         "sli": Field(SLI, required=True),
         "alerts": Field(ListOf(ALERT, "guardrail threshold alerts besides the burn-rate alerts"), default=[]),
         "burn_rate": Field(Bool("emit multi-window multi-burn-rate alerts (default true)"), default=True),
-        "labels": Field(LabelMap("extra labels on this SLO's rules and alerts", reserved=series.RESERVED_LABELS)),
+        "labels": Field(LabelMap("extra labels on this SLO's rules and alerts", reserved=series.RESERVED_LABELS,
+                                    templated=True)),
         "min_events": Field(Int("burn-rate alerts need at least this many events in their long window", 0),
                             default=0),
         "absent_for": Field(DurationNode("alert when the SLI's series are missing this long", positive=True)),
@@ -225,9 +281,13 @@ SLO = Obj(
 _pagerduty = Obj(
     description="PagerDuty Events API v2 receiver.",
     fields={
-        "routing_key_file": Field(Str("file holding the integration's routing key"), required=True),
+        "routing_key_file": Field(Str("file holding the integration's routing key",
+                                      validate=_secret_file_problem(
+                                          "routing key", "/etc/alertmanager/secrets/pagerduty-key")),
+                                  required=True),
         "url": Field(Str("Events API URL (default: PagerDuty's)", pattern=URL_PATTERN,
-                         hint="must be an http(s) URL")),
+                         hint="must be an http(s) URL (a routing key goes in the file routing_key_file names, "
+                              "never in the spec)", validate=_credential_url_problem)),
     },
 )
 _slack = Obj(
@@ -235,7 +295,10 @@ _slack = Obj(
     fields={
         "channel": Field(Str("channel, e.g. '#team-alerts', a channel ID or '@user'",
                                 validate=_slack_channel_problem), required=True),
-        "api_url_file": Field(Str("file holding the webhook URL"), required=True),
+        "api_url_file": Field(Str("file holding the webhook URL",
+                                  validate=_secret_file_problem(
+                                      "webhook URL", "/etc/alertmanager/secrets/slack-webhook")),
+                              required=True),
     },
 )
 RECEIVER = Obj(
@@ -270,11 +333,12 @@ SERVICE = Obj(
         "description": Field(Str("what the service does")),
         "owner": Field(Str("owning team; label team=<owner> on every alert", pattern=NAME_PATTERN, hint=NAME_HINT),
                        required=True),
-        "labels": Field(LabelMap("extra labels on every rule and alert", reserved=series.RESERVED_LABELS)),
+        "labels": Field(LabelMap("extra labels on every rule and alert", reserved=series.RESERVED_LABELS,
+                                 templated=True)),
         "selector": Field(LabelMap("label matchers that pick this service's series in built-in SLIs")),
         "runbook_url": Field(Str("base URL where this service's runbook pages are published: alerts link to "
                                  "<runbook_url>/<slo>.md (or .html)", pattern=URL_PATTERN,
-                                 hint="must be an http(s) URL")),
+                                 hint="must be an http(s) URL", validate=_no_template_problem)),
         "runbook_format": Field(Choice(("md", "html"), "pages alerts link to: md (the runbooks/ Markdown) or "
                                        "html (the site of slokit runbooks --html)"), default="md"),
         "grafana": Field(Obj(
@@ -282,7 +346,7 @@ SERVICE = Obj(
             fields={
                 "folder": Field(Str("dashboard folder title"), default="SLOs"),
                 "url": Field(Str("Grafana base URL, for dashboard links in alerts", pattern=URL_PATTERN,
-                                 hint="must be an http(s) URL")),
+                                 hint="must be an http(s) URL", validate=_no_template_problem)),
             },
         )),
         "routing": Field(Obj(

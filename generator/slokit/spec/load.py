@@ -40,7 +40,8 @@ from slokit.spec.units import Duration
 from slokit.spec.yamlpos import Pos, PosDict, PosList
 from slokit.spec.yamlpos import load as load_yaml
 
-Level = Literal["error", "warning"]
+#: ``note``: expected and harmless (a burn-rate tier a low objective cannot reach), listed by validate only.
+Level = Literal["error", "warning", "note"]
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 1 << 20
 
@@ -54,7 +55,7 @@ class Diagnostic:
 
     def __str__(self) -> str:
         """One printable line, whatever the spec's keys and values hold (a newline, a lone surrogate)."""
-        prefix = "warning: " if self.level == "warning" else ""
+        prefix = f"{self.level}: " if self.level != "error" else ""
         path = f" {self.path}:" if self.path else ""
         return _printable(f"{self.loc}:{path} {prefix}{self.message}")
 
@@ -200,17 +201,19 @@ def _load_file(file: Path) -> tuple[Service | None, list[Diagnostic], list[Query
     except UnicodeDecodeError as exc:
         return None, [Diagnostic(Location(name, 1, 1), "", f"file is not UTF-8 text (byte {exc.start})")], []
     doc = load_yaml(text, name)
-    diags = [Diagnostic(at(p.pos), functools.reduce(join, p.path, ""), _explained(p.message)) for p in doc.problems]
+    lines = text.splitlines()
+    diags = [_comment_hint(lines, Diagnostic(at(p.pos), functools.reduce(join, p.path, ""), _explained(p.message)))
+             for p in doc.problems]
     if doc.data is None and not diags:
         diags.append(Diagnostic(Location(name, 1, 1), "", "file is empty: expected a service spec"))
     if doc.data is None:
         return None, diags, []
     ctx = Ctx()
     checked = grammar.SERVICE.check(doc.data, (1, 1), "", ctx)
-    diags.extend(Diagnostic(at(p.pos), p.path, p.message) for p in ctx.problems)
+    diags.extend(_comment_hint(lines, Diagnostic(at(p.pos), p.path, p.message)) for p in ctx.problems)
     if diags:
         return None, diags, []
-    builder = _Builder(name, doc.data, at, text.splitlines())
+    builder = _Builder(name, doc.data, at, lines)
     service = builder.service(checked)
     ok = not any(d.level == "error" for d in builder.diags)
     return (service if ok else None), builder.diags, builder.queries
@@ -256,6 +259,24 @@ _YAML_EXPLAINED = {
     "found character '\\t' that cannot start any token":
         "invalid YAML: a tab character; YAML indents and separates with spaces only: replace the tab with spaces",
 }
+
+
+#: A value that starts with '#' right after ': ', ', ', '[' or '{': YAML reads a comment there.
+_BARE_HASH = re.compile(r"[:,\[{]\s+(#[^\s,}\]]*)")
+
+
+def _comment_hint(lines: Sequence[str], d: Diagnostic) -> Diagnostic:
+    """``d`` with a hint when its line (a value read as null) or the line before (a flow mapping cut short)
+    has an unquoted value starting with ``#``, such as ``channel: #alerts``: the error then says nothing
+    of the comment that swallowed the rest of the line."""
+    for n in (d.loc.line, d.loc.line - 1):
+        found = _BARE_HASH.search(lines[n - 1]) if 1 <= n <= len(lines) else None
+        if found:
+            value = found.group(1)[:40]
+            where = "this line" if n == d.loc.line else f"line {n}"
+            return Diagnostic(d.loc, d.path, f"{d.message} ({where} has {value} unquoted: a bare # starts a YAML "
+                              f"comment, which drops the rest of the line; quote it: \"{value}\")", d.level)
+    return d
 
 
 def _explained(message: str) -> str:
@@ -375,7 +396,12 @@ class _Builder:
                        "warning")
             return slo
         for dropped in dropped_tiers:
-            self.error(raw.pos, path, f"burn-rate {dropped.reason}; it is left out", "warning")
+            same = [a for a in active if a.tier.severity == dropped.tier.severity]
+            still = (f"{len(same)} other {dropped.tier.severity} tier(s) still alert" if same
+                     else f"this SLO gets no burn-rate {dropped.tier.severity}s, its other tiers and guardrails "
+                          "still alert")
+            self.error(raw.pos, path, f"burn-rate {dropped.reason}; it is left out (expected for this objective "
+                       f"and window: {still})", "note" if active else "warning")
         if slo.burn_rate and not active:
             self.error(raw.pos, path, "no burn-rate tier can fire for this objective and window", "warning")
         return slo
@@ -522,6 +548,7 @@ class _Builder:
                 pagerduty=PagerDuty(**_present(r["pagerduty"])) if r.get("pagerduty") else None,
                 slack=Slack(**_present(r["slack"])) if r.get("slack") else None,
             )
+        self._relative_secret_files()
         pos = self.raw.key_pos.get("routing", self.raw.pos)
         used = {a.severity for s in slos for a in s.alerts} | {
             t.tier.severity for s in slos for t in burnrate.plan(s)[0]
@@ -532,6 +559,23 @@ class _Builder:
                            f"no receiver for {severity} alerts: they go to the team's placeholder receiver, "
                            "which notifies nobody", "warning")
         return Routing(page=receivers["page"], ticket=receivers["ticket"])
+
+
+    def _relative_secret_files(self) -> None:
+        """Alertmanager reads ``*_file`` secrets when it sends, relative to its own working directory (not to
+        its config file's folder): a relative path works only where Alertmanager happens to be started."""
+        routing = self.raw.get("routing")
+        for severity, receiver in (routing.items() if isinstance(routing, PosDict) else ()):
+            for kind, fields in (receiver.items() if isinstance(receiver, PosDict) else ()):
+                if not isinstance(fields, PosDict):
+                    continue
+                for key in ("routing_key_file", "api_url_file"):
+                    value = fields.get(key)
+                    if isinstance(value, str) and not value.startswith("/"):
+                        self.error(fields.value_pos[key], f"routing.{severity}.{kind}.{key}",
+                                   "is a relative path, which Alertmanager resolves against the working directory "
+                                   "it is started in (not the folder of alertmanager.yml); write an absolute path",
+                                   "warning")
 
 
 _AGGREGATION = re.compile(r"\b(sum|min|max|avg|group|stddev|stdvar|count|count_values|quantile)\s*"

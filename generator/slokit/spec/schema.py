@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from slokit.promql import is_label_name
+from slokit.spec.redact import looks_secret
 from slokit.spec.units import Duration, UnitError, parse_ratio
 from slokit.spec.yamlpos import Pos, PosDict, PosList
 
@@ -70,8 +71,17 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+def key_text(key: object) -> str:
+    """A mapping key as a field path shows it: a key that looks like a secret is replaced."""
+    text = str(key)
+    return "<key not shown>" if looks_secret(text) else text
+
+
 def _show(value: object) -> str:
-    """A short rendering of a user value for a message (long strings are cut, never echoed whole)."""
+    """A short rendering of a user value for a message (long strings are cut, never echoed whole; a value
+    that looks like a secret is not shown at all)."""
+    if isinstance(value, str) and looks_secret(value):
+        return "a value that looks like a secret (not shown)"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -161,22 +171,29 @@ class Objective(Node):
 
     def check(self, value: Any, pos: Pos, path: str, ctx: Ctx) -> Any:
         number: Fraction | None = None
+        explicit_percent = False
         if isinstance(value, int | float) and not isinstance(value, bool):
             if not math.isfinite(value):
                 return ctx.error(pos, path, f"must be a finite number, got {value}")
             number = Fraction(str(value))
-        elif isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*", value)):
-            number = Fraction(m.group(1))
+        elif isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*", value)):
+            number, explicit_percent = Fraction(m.group(1)), bool(m.group(2))
         if number is None:
             return ctx.error(pos, path, f"must be a percentage number like 99.5, got {_type_name(value)}")
         if not 0 < number <= 100:
             return ctx.error(pos, path, f"must be between 0 and 100 (exclusive of 0), got {_show(value)}"
                              + _objective_hint(number))
+        if number <= 1 and not explicit_percent:
+            meant = f"{float(number * 100):g}"
+            return ctx.error(pos, path, f"is a percentage, so {value} means {value} % of events good; did you mean "
+                             f"{meant} (a fraction, as OpenSLO's target writes it)? Write {meant}, or "
+                             f"'{value}%' if you do mean {value} %")
         return number / 100
 
     def schema(self) -> JSON:
         return self._doc(
-            {"oneOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+            # A number of 1 or less is refused (it is a fraction meant as a percentage): "0.999%" says so.
+            {"oneOf": [{"type": "number", "exclusiveMinimum": 1, "maximum": 100},
                        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%?\s*$"}]}
         )
 
@@ -282,13 +299,15 @@ class LabelMap(Node):
 
     description: str = ""
     reserved: frozenset[str] = frozenset()
+    #: The values become alert labels, which Prometheus expands as Go templates.
+    templated: bool = False
 
     def check(self, value: Any, pos: Pos, path: str, ctx: Ctx) -> Any:
         if not isinstance(value, PosDict):
             return ctx.error(pos, path, f"must be a mapping of label names to values, got {_type_name(value)}")
         out: dict[str, str] = {}
         for key, item in value.items():
-            kpos, vpos, kpath = value.key_pos[key], value.value_pos[key], join(path, str(key))
+            kpos, vpos, kpath = value.key_pos[key], value.value_pos[key], join(path, key_text(key))
             if not isinstance(key, str) or not is_label_name(key):
                 ctx.error(kpos, kpath, f"{_show(key)} is not a valid Prometheus label name "
                           "(letters, digits and _, not starting with a digit or __)")
@@ -296,6 +315,9 @@ class LabelMap(Node):
                 ctx.error(kpos, kpath, f"label {key!r} is set by slokit and cannot be overridden")
             elif isinstance(item, bool) or not isinstance(item, str | int | float):
                 ctx.error(vpos, kpath, f"label value must be a string, got {_type_name(item)}")
+            elif self.templated and "{{" in str(item):
+                ctx.error(vpos, kpath, "must not contain '{{': Prometheus expands alert labels as Go templates, "
+                          "so the rules would not load or the label would read differently")
             else:
                 out[key] = str(item)
         return out
@@ -361,7 +383,7 @@ class Obj(Node):
         out: dict[str, Any] = {}
         for key, item in value.items():
             kpos, vpos = value.key_pos[key], value.value_pos[key]
-            kpath = join(path, str(key))
+            kpath = join(path, key_text(key))
             if isinstance(key, str) and key in self.fields:
                 out[key] = self.fields[key].node.check(item, vpos, kpath, ctx)
             elif isinstance(key, str) and self.pattern and self.pattern_node and re.fullmatch(self.pattern, key):
@@ -392,6 +414,9 @@ class Obj(Node):
     def _unknown(self, key: object) -> str:
         if not isinstance(key, str):
             return f"unknown key {_show(key)}: keys must be strings"
+        if looks_secret(key):
+            return ("unknown key that looks like a secret (not shown): secrets never go into the spec; put it in "
+                    "a file readable by Alertmanager and name the file with a *_file field")
         if key in SECRET_KEYS:
             return (f"unknown key {key!r}: secrets never go into the spec; put it in a file readable by "
                     f"Alertmanager and name the file with {SECRET_KEYS[key]}")

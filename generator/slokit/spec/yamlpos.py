@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from slokit.spec.redact import looks_secret
+
 Pos = tuple[int, int]  # 1-based line and column
 
 #: Alias uses per document. Sharing a block of alerts between SLOs takes one per SLO.
@@ -34,6 +36,9 @@ MAX_NUMBER_LENGTH = 100
 #: What YAML allows in a stream (the reader's own set): a character outside it, written as an escape in a
 #: double-quoted scalar (a lone surrogate such as ``"\ud800"``, a NUL), cannot be written back as text.
 _NOT_ALLOWED = yaml.reader.Reader.NON_PRINTABLE
+#: Line breaks to YAML 1.1 readers (Go's yaml, which Prometheus and Alertmanager use) besides \n and \r:
+#: written raw into a generated file, they cut a value in two and the file no longer loads.
+_LINE_BREAKS = re.compile("[\u0085\u2028\u2029]")
 
 
 class PosDict(dict[Any, Any]):
@@ -199,7 +204,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> PosDict:
             loader.problems.append(YamlProblem(_pos(key_node.start_mark), "a mapping key must be a plain value"))
             continue
         if key in out:
-            loader.problems.append(YamlProblem(_pos(key_node.start_mark), f"duplicate key {key!r}"))
+            shown = "that looks like a secret (not shown)" if isinstance(key, str) and looks_secret(key) else repr(key)
+            loader.problems.append(YamlProblem(_pos(key_node.start_mark), f"duplicate key {shown}"))
         loader.path.append(key)
         out[key] = loader.construct_object(value_node, deep=True)
         loader.path.pop()
@@ -221,7 +227,7 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> PosList:
 def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
     """Text; one that holds a character no file can hold gets a problem naming the first such character."""
     text = loader.construct_scalar(node)
-    bad = _NOT_ALLOWED.search(text)
+    bad = _NOT_ALLOWED.search(text) or _LINE_BREAKS.search(text)
     if bad is None:
         return text
     where = f"U+{ord(bad.group()):04X} at character {bad.start() + 1} of this text"
@@ -232,6 +238,9 @@ def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
                f"or \\U{ord(char):08X}")
     elif 0xD800 <= ord(bad.group()) <= 0xDFFF:
         why = "is a lone surrogate, which cannot be written as UTF-8; write the character itself"
+    elif _LINE_BREAKS.fullmatch(bad.group()):
+        why = ("is a line break to the YAML readers of Prometheus and Alertmanager, so the generated files would "
+               "not load; remove it")
     else:
         why = "is not allowed in YAML text, so no generated file could hold it"
     loader.problems.append(YamlProblem(_pos(node.start_mark), f"{where} {why}", tuple(loader.path)))
