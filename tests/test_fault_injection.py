@@ -4,7 +4,7 @@
 byte a second (status line and headers included), partial answers with ``warnings``, HTTP 200 answers of the
 wrong shape (``data`` null or a list, a value that is not a number, a result without ``metric``), NaN, +Inf
 or negative values, a storm of 5xx, redirects. It quotes the credentials it was sent in its error messages and
-redirect targets, raw, base64 and URL-encoded, as careless servers do.
+redirect targets, raw, base64, URL- and hex-encoded, as careless servers do.
 
 Every run asserts the documented exit code (3: Prometheus unusable; push: 3 unreachable, 4 token refused, 8
 server failing, 9 rejected/redirected), a bounded time (generous: the timeout is 2 s), no secret in any
@@ -33,7 +33,8 @@ from slokit.cli import main
 
 TOKEN = "glsa_FaultCanary7c1e9b2d4a6f8e0c"
 TENANT = "tenant-canary-5d3f"
-SECRETS = (TOKEN, TENANT, base64.b64encode(f"Bearer {TOKEN}".encode()).decode()[8:30], quote(TOKEN)[:20])
+SECRETS = (TOKEN, TENANT, base64.b64encode(f"Bearer {TOKEN}".encode()).decode()[8:30], quote(TOKEN)[:20],
+           TOKEN.encode().hex()[:20], TENANT.encode().hex()[:20])
 #: Seconds every command may take here: the timeout is 2 s and 1 retry, so a bounded command ends well within.
 BOUND = 30.0
 NOW = 1_796_000_000.0
@@ -65,7 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
         params = {k: v[0] for k, v in query.items()}
         path = urlsplit(self.path).path
         auth = self.headers.get("Authorization", "")
-        echoed = f"{auth} {base64.b64encode(auth.encode()).decode()} {quote(auth)} {self.headers.get('X-Scope-OrgID')}"
+        tenant = self.headers.get("X-Scope-OrgID") or ""
+        echoed = (f"{auth} {base64.b64encode(auth.encode()).decode()} {quote(auth)} {tenant} "
+                  f"{auth.encode().hex()} {tenant.encode().hex().upper()}")
         if mode == "trickle":
             self._trickle(b'{"status":"success","data":{"resultType":"vector","result":[]}}')
             return

@@ -361,12 +361,13 @@ def _base64_forms(secret: bytes) -> set[str]:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced, in each form a server may echo it: as is, URL-encoded, base64
-    (also inside a longer encoded value such as a basic-auth header), and the user-info of URLs."""
+    """``text`` with every secret replaced, in each form a server may echo it: as is, URL-encoded, hex (either
+    case), base64 (also inside a longer encoded value such as a basic-auth header), and the user-info of URLs."""
     for secret in secrets:
         if not secret:
             continue
-        forms = {secret, quote(secret, safe=""), quote_plus(secret)} | _base64_forms(secret.encode())
+        forms = ({secret, quote(secret, safe=""), quote_plus(secret), secret.encode().hex()}
+                 | _base64_forms(secret.encode()))
         for form in sorted(forms, key=len, reverse=True):
             if len(form) >= 4:
                 text = re.sub(re.escape(form), "<redacted>", text, flags=re.IGNORECASE)
