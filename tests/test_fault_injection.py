@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -342,3 +343,19 @@ def test_a_fifo_as_a_secret_file_is_refused_without_waiting(server: Misbehaving,
                  env={"GRAFANA_URL": server.url})
     assert result.code == 2 and f"the Grafana token file {fifo} is not a regular file" in result.out
     assert result.seconds < 10
+
+
+def test_the_slack_post_of_report_is_bounded_by_its_timeout_and_retries(server: Misbehaving, files: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """``report --timeout 1 --retries 0 --post-slack`` against a webhook that never answers: one attempt of
+    at most a second or so, not Slack's own three attempts of 10 s (which took 32 s)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections queue up; nothing is ever answered
+        webhook = tmp_path / "webhook"
+        webhook.write_text(f"http://127.0.0.1:{silent.getsockname()[1]}/services/T0/B0/{TOKEN}\n")
+        argv = ["report", str(files["spec"]), "--prometheus", server.url, "--period", "1d", "--at", f"{NOW:.0f}",
+                "--quiet", "--timeout", "1", "--retries", "0", "--post-slack", "--slack-webhook-file", str(webhook)]
+        result = run(server, "healthy", argv)
+    assert result.code in (1, 5), result.out  # the stand-in's numbers breach: 1 wins over 5
+    assert "posting to the Slack webhook of" in result.out and "no complete answer within 1s" in result.out
+    assert "attempts" not in result.out
+    assert result.seconds < 15, result.seconds
