@@ -2,9 +2,10 @@
 
 :class:`Misbehaving` answers Prometheus' and Grafana's API paths the way broken or hostile servers do: one
 byte a second (status line and headers included), partial answers with ``warnings``, HTTP 200 answers of the
-wrong shape (``data`` null or a list, a value that is not a number, a result without ``metric``), NaN, +Inf
-or negative values, a storm of 5xx, redirects. It quotes the credentials it was sent in its error messages and
-redirect targets, raw, base64, URL- and hex-encoded, as careless servers do.
+wrong shape (``data`` null or a list, a value that is not a number, a result without ``metric``, JSON nested
+deeper than a recursive parser goes), NaN, +Inf or negative values, a storm of 5xx, redirects. It quotes the
+credentials it was sent in its error messages and redirect targets, raw, base64, URL- and hex-encoded, as
+careless servers do.
 
 Every run asserts the documented exit code (3: Prometheus unusable; push: 3 unreachable, 4 token refused, 8
 server failing, 9 rejected/redirected), a bounded time (generous: the timeout is 2 s), no secret in any
@@ -84,6 +85,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, {"status": "error", "errorType": "unauthorized", "error": f"invalid: {echoed}",
                              "message": f"invalid API key {echoed}"})
             return
+        if mode == "deep":  # valid JSON nested deeper than a recursive parser goes
+            self._send(200, {"status": "success", "data": {"resultType": "matrix", "result": []}},
+                       nested=100_000)
+            return
         if path.startswith("/api/v1/"):
             self._prometheus(path, params, mode)
         else:
@@ -134,8 +139,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, {"message": "not the shape slokit expects"})
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, nested: int = 0) -> None:
         data = json.dumps(body).encode()
+        if nested:
+            data = data[:-1] + b', "deep": ' + b"[" * nested + b"]" * nested + b"}"
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -233,7 +240,8 @@ def prometheus_argv(command: str, server: Misbehaving, files: dict[str, Path]) -
     return ["check", spec, *auth]
 
 
-UNUSABLE = ["trickle", "storm", "redirect", "unauthorized", "data-null", "data-list", "non-numeric", "no-metric"]
+UNUSABLE = ["trickle", "storm", "redirect", "unauthorized", "data-null", "data-list", "non-numeric", "no-metric",
+            "deep"]
 
 
 def test_the_healthy_stand_in_promotes(server: Misbehaving, files: dict[str, Path]) -> None:
@@ -252,7 +260,7 @@ def test_an_unusable_prometheus_is_exit_3_in_bounded_time(server: Misbehaving, f
         "trickle": "no complete answer within 2s", "storm": "HTTP 503", "redirect": "redirected to",
         "unauthorized": "refused the credentials (HTTP 401", "data-null": "data that is not a JSON object",
         "data-list": "data that is not a JSON object", "non-numeric": "a value that is not a number",
-        "no-metric": "a result without metric",
+        "no-metric": "a result without metric", "deep": "without a Prometheus API answer",
     }[mode]
     assert expected in result.out
 
@@ -292,6 +300,7 @@ def test_the_live_check_reads_partial_or_impossible_data_without_crashing(server
     ("redirect", 9, "redirected to"),
     ("unauthorized", 4, "401 Unauthorized"),
     ("not-json", 8, "not JSON"),
+    ("deep", 8, "not JSON"),
     ("healthy", 8, "not a JSON list"),  # /api/folders answers an object
 ])
 def test_push_against_a_misbehaving_grafana(server: Misbehaving, files: dict[str, Path], mode: str, code: int,
