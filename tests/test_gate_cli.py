@@ -135,3 +135,18 @@ def test_failing_answers_are_exit_3_after_the_retries(tmp_path: Path, path: str,
     assert run.code == 3, run.out + run.err
     assert message in run.err and run.out == ""
     assert _Failing.hits == hits
+
+
+@pytest.mark.parametrize("header", ["Authorization Bearer glsa_HeaderCanary7f3e1",
+                                    "Authorization=Bearer glsa_HeaderCanary7f3e1", "glsa_HeaderCanary7f3e1"])
+def test_a_header_without_its_colon_is_refused_without_repeating_it(header: str) -> None:
+    """The usual slip is the credential itself, or ``Name Value`` without the colon: neither is shown."""
+    from click.testing import CliRunner
+
+    from slokit.cli import main
+
+    result = CliRunner().invoke(main, ["gate", str(EXAMPLE_SPEC), "--service", "onboarding", "--stage", "2",
+                                       "--prometheus", URL, "--prometheus-header", header])
+    assert result.exit_code == 2, result.output
+    assert "--prometheus-header must look like 'X-Scope-OrgID: team-a'" in result.stderr
+    assert "HeaderCanary" not in result.output
