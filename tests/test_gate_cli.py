@@ -32,6 +32,8 @@ URL = "http://127.0.0.1:9"  # never asked: every case fails before the first req
     (["--timeout", "inf"], "'inf' must be a finite number of seconds"),
     (["--since", "99999999999999"], "--since: '99999999999999' is not a time between 1970 and the year 9999"),
     (["--at", "99999999999999"], "--at: '99999999999999' is not a time between 1970 and the year 9999"),
+    (["--at", "2099-01-01T00:00:00Z", "--since", "2098-12-01T00:00:00Z"],
+     "--at 2099-01-01T00:00:00Z is in the future"),  # the time check would pass on data not yet there
     (["--since", "999999999999999d"], "--since: '999999999999999d' is not a time between 1970 and the year 9999"),
     (["--prometheus-bearer-token-file", "/dev/zero"], "bearer token file /dev/zero is not a regular file"),
     (["--prometheus-header", "X-Scope-OrgID team-a"], "--prometheus-header must look like 'X-Scope-OrgID: team-a'"),
