@@ -15,6 +15,7 @@ output, no traceback, and that the gate never exits 0 on any of these.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -31,6 +32,7 @@ import pytest
 from click.testing import CliRunner
 
 from gate_helpers import EXAMPLE_SPEC, with_stages
+from slokit import transport
 from slokit.cli import main
 
 TOKEN = "glsa_FaultCanary7c1e9b2d4a6f8e0c"
@@ -84,6 +86,15 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "unauthorized":
             self._send(401, {"status": "error", "errorType": "unauthorized", "error": f"invalid: {echoed}",
                              "message": f"invalid API key {echoed}"})
+            return
+        if mode == "flood":  # an answer without end (64 MiB here), at the speed of the loopback
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                for _ in range(1024):
+                    self.wfile.write(b" " * 65536)
             return
         if mode == "deep":  # valid JSON nested deeper than a recursive parser goes
             self._send(200, {"status": "success", "data": {"resultType": "matrix", "result": []}},
@@ -368,3 +379,16 @@ def test_the_slack_post_of_report_is_bounded_by_its_timeout_and_retries(server: 
     assert "posting to the Slack webhook of" in result.out and "no complete answer within 1s" in result.out
     assert "attempts" not in result.out
     assert result.seconds < 15, result.seconds
+
+
+@pytest.mark.parametrize("command", ["gate", "report", "check", "push"])
+def test_an_endless_answer_is_cut_at_the_size_limit(server: Misbehaving, files: dict[str, Path], command: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server flooding its answer fills memory within any deadline (1.8 GB in 3 s over the loopback): the
+    answer is read up to a limit (lowered here to 1 MiB), then the command ends as with any unusable server."""
+    monkeypatch.setattr(transport, "ANSWER_LIMIT", 1 << 20)
+    argv = (["push", str(files["spec"]), "--out", str(files["out"]), "--timeout", "2", "--retries", "1"]
+            if command == "push" else prometheus_argv(command, server, files))
+    result = run(server, "flood", argv, env={"GRAFANA_URL": server.url, "GRAFANA_TOKEN": TOKEN})
+    assert result.code == 3, result.out
+    assert "an answer larger than 1 MiB" in result.out
