@@ -2,9 +2,10 @@
 
 :class:`Misbehaving` answers Prometheus' and Grafana's API paths the way broken or hostile servers do: one
 byte a second (status line and headers included), partial answers with ``warnings``, HTTP 200 answers of the
-wrong shape (``data`` null or a list, a value that is not a number, a result without ``metric``), NaN, +Inf
-or negative values, a storm of 5xx, redirects. It quotes the credentials it was sent in its error messages and
-redirect targets, raw, base64 and URL-encoded, as careless servers do.
+wrong shape (``data`` null or a list, a value that is not a number, a result without ``metric``, JSON nested
+deeper than a recursive parser goes), NaN, +Inf or negative values, a storm of 5xx, redirects. It quotes the
+credentials it was sent in its error messages and redirect targets, raw, base64, URL- and hex-encoded, as
+careless servers do.
 
 Every run asserts the documented exit code (3: Prometheus unusable; push: 3 unreachable, 4 token refused, 8
 server failing, 9 rejected/redirected), a bounded time (generous: the timeout is 2 s), no secret in any
@@ -14,8 +15,10 @@ output, no traceback, and that the gate never exits 0 on any of these.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,11 +32,13 @@ import pytest
 from click.testing import CliRunner
 
 from gate_helpers import EXAMPLE_SPEC, with_stages
+from slokit import transport
 from slokit.cli import main
 
 TOKEN = "glsa_FaultCanary7c1e9b2d4a6f8e0c"
 TENANT = "tenant-canary-5d3f"
-SECRETS = (TOKEN, TENANT, base64.b64encode(f"Bearer {TOKEN}".encode()).decode()[8:30], quote(TOKEN)[:20])
+SECRETS = (TOKEN, TENANT, base64.b64encode(f"Bearer {TOKEN}".encode()).decode()[8:30], quote(TOKEN)[:20],
+           TOKEN.encode().hex()[:20], TENANT.encode().hex()[:20])
 #: Seconds every command may take here: the timeout is 2 s and 1 retry, so a bounded command ends well within.
 BOUND = 30.0
 NOW = 1_796_000_000.0
@@ -65,7 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
         params = {k: v[0] for k, v in query.items()}
         path = urlsplit(self.path).path
         auth = self.headers.get("Authorization", "")
-        echoed = f"{auth} {base64.b64encode(auth.encode()).decode()} {quote(auth)} {self.headers.get('X-Scope-OrgID')}"
+        tenant = self.headers.get("X-Scope-OrgID") or ""
+        echoed = (f"{auth} {base64.b64encode(auth.encode()).decode()} {quote(auth)} {tenant} "
+                  f"{auth.encode().hex()} {tenant.encode().hex().upper()}")
         if mode == "trickle":
             self._trickle(b'{"status":"success","data":{"resultType":"vector","result":[]}}')
             return
@@ -79,6 +86,19 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "unauthorized":
             self._send(401, {"status": "error", "errorType": "unauthorized", "error": f"invalid: {echoed}",
                              "message": f"invalid API key {echoed}"})
+            return
+        if mode == "flood":  # an answer without end (64 MiB here), at the speed of the loopback
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                for _ in range(1024):
+                    self.wfile.write(b" " * 65536)
+            return
+        if mode == "deep":  # valid JSON nested deeper than a recursive parser goes
+            self._send(200, {"status": "success", "data": {"resultType": "matrix", "result": []}},
+                       nested=100_000)
             return
         if path.startswith("/api/v1/"):
             self._prometheus(path, params, mode)
@@ -130,8 +150,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, {"message": "not the shape slokit expects"})
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, nested: int = 0) -> None:
         data = json.dumps(body).encode()
+        if nested:
+            data = data[:-1] + b', "deep": ' + b"[" * nested + b"]" * nested + b"}"
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -229,7 +251,8 @@ def prometheus_argv(command: str, server: Misbehaving, files: dict[str, Path]) -
     return ["check", spec, *auth]
 
 
-UNUSABLE = ["trickle", "storm", "redirect", "unauthorized", "data-null", "data-list", "non-numeric", "no-metric"]
+UNUSABLE = ["trickle", "storm", "redirect", "unauthorized", "data-null", "data-list", "non-numeric", "no-metric",
+            "deep"]
 
 
 def test_the_healthy_stand_in_promotes(server: Misbehaving, files: dict[str, Path]) -> None:
@@ -248,7 +271,7 @@ def test_an_unusable_prometheus_is_exit_3_in_bounded_time(server: Misbehaving, f
         "trickle": "no complete answer within 2s", "storm": "HTTP 503", "redirect": "redirected to",
         "unauthorized": "refused the credentials (HTTP 401", "data-null": "data that is not a JSON object",
         "data-list": "data that is not a JSON object", "non-numeric": "a value that is not a number",
-        "no-metric": "a result without metric",
+        "no-metric": "a result without metric", "deep": "without a Prometheus API answer",
     }[mode]
     assert expected in result.out
 
@@ -288,6 +311,7 @@ def test_the_live_check_reads_partial_or_impossible_data_without_crashing(server
     ("redirect", 9, "redirected to"),
     ("unauthorized", 4, "401 Unauthorized"),
     ("not-json", 8, "not JSON"),
+    ("deep", 8, "not JSON"),
     ("healthy", 8, "not a JSON list"),  # /api/folders answers an object
 ])
 def test_push_against_a_misbehaving_grafana(server: Misbehaving, files: dict[str, Path], mode: str, code: int,
@@ -339,3 +363,32 @@ def test_a_fifo_as_a_secret_file_is_refused_without_waiting(server: Misbehaving,
                  env={"GRAFANA_URL": server.url})
     assert result.code == 2 and f"the Grafana token file {fifo} is not a regular file" in result.out
     assert result.seconds < 10
+
+
+def test_the_slack_post_of_report_is_bounded_by_its_timeout_and_retries(server: Misbehaving, files: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """``report --timeout 1 --retries 0 --post-slack`` against a webhook that never answers: one attempt of
+    at most a second or so, not Slack's own three attempts of 10 s (which took 32 s)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections queue up; nothing is ever answered
+        webhook = tmp_path / "webhook"
+        webhook.write_text(f"http://127.0.0.1:{silent.getsockname()[1]}/services/T0/B0/{TOKEN}\n")
+        argv = ["report", str(files["spec"]), "--prometheus", server.url, "--period", "1d", "--at", f"{NOW:.0f}",
+                "--quiet", "--timeout", "1", "--retries", "0", "--post-slack", "--slack-webhook-file", str(webhook)]
+        result = run(server, "healthy", argv)
+    assert result.code in (1, 5), result.out  # the stand-in's numbers breach: 1 wins over 5
+    assert "posting to the Slack webhook of" in result.out and "no complete answer within 1s" in result.out
+    assert "attempts" not in result.out
+    assert result.seconds < 15, result.seconds
+
+
+@pytest.mark.parametrize("command", ["gate", "report", "check", "push"])
+def test_an_endless_answer_is_cut_at_the_size_limit(server: Misbehaving, files: dict[str, Path], command: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server flooding its answer fills memory within any deadline (1.8 GB in 3 s over the loopback): the
+    answer is read up to a limit (lowered here to 1 MiB), then the command ends as with any unusable server."""
+    monkeypatch.setattr(transport, "ANSWER_LIMIT", 1 << 20)
+    argv = (["push", str(files["spec"]), "--out", str(files["out"]), "--timeout", "2", "--retries", "1"]
+            if command == "push" else prometheus_argv(command, server, files))
+    result = run(server, "flood", argv, env={"GRAFANA_URL": server.url, "GRAFANA_TOKEN": TOKEN})
+    assert result.code == 3, result.out
+    assert "an answer larger than 1 MiB" in result.out

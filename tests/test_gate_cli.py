@@ -32,6 +32,8 @@ URL = "http://127.0.0.1:9"  # never asked: every case fails before the first req
     (["--timeout", "inf"], "'inf' must be a finite number of seconds"),
     (["--since", "99999999999999"], "--since: '99999999999999' is not a time between 1970 and the year 9999"),
     (["--at", "99999999999999"], "--at: '99999999999999' is not a time between 1970 and the year 9999"),
+    (["--at", "2099-01-01T00:00:00Z", "--since", "2098-12-01T00:00:00Z"],
+     "--at 2099-01-01T00:00:00Z is in the future"),  # the time check would pass on data not yet there
     (["--since", "999999999999999d"], "--since: '999999999999999d' is not a time between 1970 and the year 9999"),
     (["--prometheus-bearer-token-file", "/dev/zero"], "bearer token file /dev/zero is not a regular file"),
     (["--prometheus-header", "X-Scope-OrgID team-a"], "--prometheus-header must look like 'X-Scope-OrgID: team-a'"),
@@ -135,3 +137,18 @@ def test_failing_answers_are_exit_3_after_the_retries(tmp_path: Path, path: str,
     assert run.code == 3, run.out + run.err
     assert message in run.err and run.out == ""
     assert _Failing.hits == hits
+
+
+@pytest.mark.parametrize("header", ["Authorization Bearer glsa_HeaderCanary7f3e1",
+                                    "Authorization=Bearer glsa_HeaderCanary7f3e1", "glsa_HeaderCanary7f3e1"])
+def test_a_header_without_its_colon_is_refused_without_repeating_it(header: str) -> None:
+    """The usual slip is the credential itself, or ``Name Value`` without the colon: neither is shown."""
+    from click.testing import CliRunner
+
+    from slokit.cli import main
+
+    result = CliRunner().invoke(main, ["gate", str(EXAMPLE_SPEC), "--service", "onboarding", "--stage", "2",
+                                       "--prometheus", URL, "--prometheus-header", header])
+    assert result.exit_code == 2, result.output
+    assert "--prometheus-header must look like 'X-Scope-OrgID: team-a'" in result.stderr
+    assert "HeaderCanary" not in result.output

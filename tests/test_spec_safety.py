@@ -38,6 +38,7 @@ slos:
 """
 CASES: dict[str, str] = {
     "webhook_url_as_file": BASE.replace("api_url_file: /etc/am/slack", f"api_url_file: {HOOK}"),
+    "webhook_url_without_scheme_as_file": BASE.replace("api_url_file: /etc/am/slack", f"api_url_file: {HOOK.removeprefix('https://')}"),
     "key_as_file": BASE.replace("routing_key_file: /etc/am/pd", f"routing_key_file: {KEY}"),
     "key_as_pagerduty_url": BASE.replace("routing_key_file: /etc/am/pd", f"routing_key_file: /etc/am/pd, url: {KEY}"),
     "key_in_pagerduty_url": BASE.replace("routing_key_file: /etc/am/pd", f"routing_key_file: /etc/am/pd, url: 'https://events.pagerduty.com/v2/enqueue?routing_key={KEY}'"),
@@ -66,6 +67,7 @@ CASES: dict[str, str] = {
 }
 EXPECTED: dict[str, list[str]] = {
     "webhook_url_as_file": ["spec.yaml:6:51: routing.ticket.slack.api_url_file: is a URL, not a file path (the value is not shown): the webhook URL is a secret and never goes into the spec or the generated alertmanager.yml; put it in a file readable by Alertmanager (e.g. /etc/alertmanager/secrets/slack-webhook) and give that file's path here"],
+    "webhook_url_without_scheme_as_file": ["spec.yaml:6:51: routing.ticket.slack.api_url_file: is a URL, not a file path (the value is not shown): the webhook URL is a secret and never goes into the spec or the generated alertmanager.yml; put it in a file readable by Alertmanager (e.g. /etc/alertmanager/secrets/slack-webhook) and give that file's path here"],
     "key_as_file": ["spec.yaml:5:40: routing.page.pagerduty.routing_key_file: is the routing key itself, not a file path (the value is not shown): the routing key is a secret and never goes into the spec or the generated alertmanager.yml; put it in a file readable by Alertmanager (e.g. /etc/alertmanager/secrets/pagerduty-key) and give that file's path here"],
     "key_as_pagerduty_url": ["spec.yaml:5:57: routing.page.pagerduty.url: must be an http(s) URL (a routing key goes in the file routing_key_file names, never in the spec), got a value that looks like a secret (not shown)"],
     "key_in_pagerduty_url": ["spec.yaml:5:57: routing.page.pagerduty.url: carries what looks like a key or a password (the value is not shown), and this URL is written into the generated alertmanager.yml: give the endpoint only, and the routing key in the file routing_key_file names"],
@@ -107,7 +109,7 @@ def test_spec_is_refused_at_its_place(name: str, tmp_path: Path, monkeypatch: py
 
 def test_no_secret_reaches_the_output_of_validate(tmp_path: Path) -> None:
     """The whole command, stdout and stderr, for every secret case."""
-    for name in ("webhook_url_as_file", "key_as_file", "key_as_pagerduty_url", "key_in_pagerduty_url",
+    for name in ("webhook_url_as_file", "webhook_url_without_scheme_as_file", "key_as_file", "key_as_pagerduty_url", "key_in_pagerduty_url",
                  "key_as_yaml_key", "key_as_duplicate_key"):
         spec = tmp_path / f"{name}.yaml"
         spec.write_text(CASES[name], encoding="utf-8")

@@ -108,3 +108,39 @@ def test_check_on_the_oldest_set_passes_and_says_which_tools_ran(tmp_path: Path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ts = toolchain.toolset(name)
     assert proc.stdout.startswith(f"using tool set {name} (Prometheus {ts.prometheus}, Alertmanager {ts.alertmanager})")
+
+
+def test_victoria_metrics_binaries_come_from_the_engine_or_an_override(clean: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (vm,) = toolchain.engines()
+    assert (vm.name, vm.package, vm.debian_suite) == ("vm", "victoria-metrics", "forky")
+    assert set(vm.binaries) == set(toolchain.ENGINE_TOOLS)
+    for var in toolchain.ENGINE_TOOLS.values():
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ToolMissing, match=r"vmalert not found \(no engine installed, not on PATH\).*SLOKIT_VMALERT"):
+        toolchain.path("vmalert")
+    bin_dir = clean / "vm" / "bin"
+    bin_dir.mkdir(parents=True)
+    for tool in toolchain.ENGINE_TOOLS:
+        (bin_dir / tool).write_text("#!/bin/sh\n", encoding="utf-8")
+        (bin_dir / tool).chmod(0o755)
+    assert toolchain.path("vmalert-tool") == str(bin_dir / "vmalert-tool")
+    own = tmp_path / "my-vmalert"
+    own.write_text("#!/bin/sh\n", encoding="utf-8")
+    own.chmod(0o755)
+    monkeypatch.setenv("SLOKIT_VMALERT", str(own))
+    assert toolchain.path("vmalert") == str(own)
+    assert toolchain.path("vmagent") == str(bin_dir / "vmagent")
+
+
+def test_the_engine_is_installed_with_its_recorded_version() -> None:
+    """What `make test` installed: Debian's VictoriaMetrics of engines.tsv, whose binaries run here."""
+    (vm,) = toolchain.engines()
+    for tool in vm.binaries:
+        path = Path(toolchain.path(tool))
+        assert path.parent.parent.name == vm.name, f"{tool} is not the installed engine's: {path}"
+    recorded = (Path(toolchain.path("vmalert")).parent.parent / "version").read_text().strip()
+    assert recorded.startswith(vm.version + "."), recorded
+    proc = subprocess.run([toolchain.path("victoria-metrics"), "-version"], capture_output=True, text=True,
+                          check=False, timeout=30)
+    assert proc.returncode == 0, proc.stderr  # its shared libraries (libzstd) are there

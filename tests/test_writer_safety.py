@@ -95,6 +95,21 @@ def test_generate_refuses_to_overwrite_a_file_it_did_not_write(tmp_path: Path) -
     assert tree(out) == before
 
 
+@pytest.mark.parametrize("take_over", [False, True])
+def test_a_file_where_slokit_needs_a_folder_is_named_and_kept(tmp_path: Path, take_over: bool) -> None:
+    """The file in the way is named (not the files slokit would write below it), and --take-over, which
+    only adopts files at slokit's own paths, keeps it too."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "alerts").write_text("my notes\n")
+    result = CliRunner().invoke(main, ["generate", str(spec(tmp_path)), "--out", str(out),
+                                       *(["--take-over"] if take_over else [])])
+    assert result.exit_code == 73, result.output
+    assert f"refusing to overwrite 1 file(s) slokit did not write (not in {out / MANIFEST}): {out / 'alerts'};" \
+        in result.stderr
+    assert (out / "alerts").read_text() == "my notes\n" and sorted(p.name for p in out.iterdir()) == ["alerts"]
+
+
 def test_identical_files_without_a_manifest_are_adopted(tmp_path: Path) -> None:
     """The committed example artifacts predate the manifest: equal content loses nothing."""
     out = tmp_path / "out"

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slokit.spec.model import Service
+from slokit.spec.units import Duration
 
 Artifacts = dict[str, str]
 
@@ -19,8 +20,15 @@ Artifacts = dict[str, str]
 class Options:
     """Choices of the ``generate`` command that change what emitters produce."""
 
-    #: Rule file flavour: "prometheus", "prometheus-operator" or "mimir".
+    #: Rule file target (``slokit generate --target``): "prometheus", "prometheus-operator", "mimir",
+    #: "thanos-ruler" or "vmalert" (slokit.rules.render.TARGETS).
     rules_format: str = "prometheus"
+    #: The remote-write profile (``--remote-write``): how far back each rule group evaluates, so that it
+    #: does not read samples still in flight from the agents; None for a Prometheus that scrapes itself.
+    query_offset: Duration | None = None
+    #: Extra ``metadata.labels`` of the PrometheusRule object (``--rule-label``): what the Operator's
+    #: ``ruleSelector`` matches.
+    rule_labels: tuple[tuple[str, str], ...] = ()
 
 
 Emitter = Callable[[Sequence[Service], Options], Artifacts]

@@ -348,7 +348,7 @@ class GrafanaClient:
     def _maybe_json(resp: requests.Response) -> Any:
         try:
             return resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
             return None
 
     def _json(self, resp: requests.Response) -> Any:

@@ -332,7 +332,7 @@ class PrometheusClient:
     def _json(resp: requests.Response) -> Any:
         try:
             return resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
             return None
 
     def _detail(self, body: Any, resp: requests.Response) -> str:

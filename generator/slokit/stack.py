@@ -319,9 +319,11 @@ def local_routing_spec(source: Path, dest: Path, receiver: NotificationReceiver,
     return dest
 
 
-def generate(specs: Sequence[Path], out: Path) -> None:
-    """Run the real ``slokit generate`` (a separate process, exactly as a user would)."""
-    proc = subprocess.run([sys.executable, "-m", "slokit", "generate", "--out", str(out), *map(str, specs)],
+def generate(specs: Sequence[Path], out: Path, *options: str) -> None:
+    """Run the real ``slokit generate`` (a separate process, exactly as a user would), with ``options`` such as
+    ``--target vmalert``."""
+    proc = subprocess.run([sys.executable, "-m", "slokit", "generate", "--out", str(out), *options,
+                           *map(str, specs)],
                           capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise StackError(f"slokit generate failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
@@ -370,6 +372,14 @@ def prometheus_config(*, scrape: Mapping[str, str], rule_files: Sequence[Path], 
 # --- the stack --------------------------------------------------------------------------------------------
 
 
+def start_alertmanager(binary: str, config: Path, workdir: Path, port: int) -> Process:
+    """One Alertmanager on 127.0.0.1:``port``, data under ``workdir``, no gossip (a single local instance)."""
+    return start_process("Alertmanager", [
+        binary, f"--config.file={config}", f"--storage.path={workdir / 'alertmanager-data'}",
+        f"--web.listen-address={HOST}:{port}", "--cluster.listen-address=",
+    ], workdir / "alertmanager.log")
+
+
 class LocalStack:
     """Prometheus and Alertmanager on 127.0.0.1 with the given rules and Alertmanager config.
 
@@ -416,12 +426,7 @@ class LocalStack:
         self.prometheus_port = self._ports[0] or free_port()
         self.alertmanager_port = self._ports[1] or free_port()
         try:
-            am = start_process("Alertmanager", [
-                alertmanager, f"--config.file={self.alertmanager_config}",
-                f"--storage.path={self.workdir / 'alertmanager-data'}",
-                f"--web.listen-address={HOST}:{self.alertmanager_port}",
-                "--cluster.listen-address=",  # no gossip port: a single local instance
-            ], self.workdir / "alertmanager.log")
+            am = start_alertmanager(alertmanager, self.alertmanager_config, self.workdir, self.alertmanager_port)
             self.processes.append(am)
             config = self.workdir / "prometheus.yml"
             config.write_text(prometheus_config(

@@ -9,6 +9,11 @@ mean depends on the one that evaluates them, so the tools are chosen in one plac
    the tools folder (``SLOKIT_TOOLS_DIR``, else ``.tools`` in the working directory or the source checkout);
 3. the newest tool set installed there;
 4. ``PATH``.
+
+VictoriaMetrics' binaries (``victoria-metrics``, ``vmagent``, ``vmalert``, ``vmalert-tool``) come from one
+engine of ``engines.tsv`` (Debian's ``victoria-metrics`` package, unpacked into ``.tools/vm``), with the same
+order: ``SLOKIT_VICTORIA_METRICS``, ``SLOKIT_VMAGENT``, ``SLOKIT_VMALERT``, ``SLOKIT_VMALERT_TOOL``; the
+installed engine; ``PATH``.
 """
 
 from __future__ import annotations
@@ -28,9 +33,21 @@ TOOLS: dict[str, str] = {
     "prometheus-alertmanager": "SLOKIT_ALERTMANAGER",
 }
 
+#: The binaries of the scale-out engines (``engines.tsv``), by name, and the variable that overrides each.
+ENGINE_TOOLS: dict[str, str] = {
+    "victoria-metrics": "SLOKIT_VICTORIA_METRICS",
+    "vmagent": "SLOKIT_VMAGENT",
+    "vmalert": "SLOKIT_VMALERT",
+    "vmalert-tool": "SLOKIT_VMALERT_TOOL",
+}
+
 INSTALL_HINT = (
     "run scripts/install-tools.sh (make does), or name your own binary with "
     "SLOKIT_PROMTOOL, SLOKIT_AMTOOL, SLOKIT_PROMETHEUS or SLOKIT_ALERTMANAGER"
+)
+ENGINE_HINT = (
+    "run scripts/install-tools.sh (make does), or name your own binary with "
+    "SLOKIT_VICTORIA_METRICS, SLOKIT_VMAGENT, SLOKIT_VMALERT or SLOKIT_VMALERT_TOOL"
 )
 
 
@@ -53,12 +70,34 @@ class ToolSet:
         return int(self.prometheus.split(".")[0])
 
 
+@dataclass(frozen=True)
+class Engine:
+    """One row of ``engines.tsv``: a Debian package holding a scale-out engine's binaries."""
+
+    name: str
+    debian_suite: str
+    package: str
+    version: str
+    binaries: tuple[str, ...]
+
+
+def _rows(filename: str) -> list[list[str]]:
+    text = resources.files("slokit").joinpath(filename).read_text(encoding="utf-8")
+    return [[cell.strip() for cell in line.split("\t")] for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+@cache
+def engines() -> tuple[Engine, ...]:
+    """Every scale-out engine slokit is tested on."""
+    return tuple(Engine(name, suite, package, version, tuple(binaries.split(",")))
+                 for name, suite, package, version, binaries in _rows("engines.tsv"))
+
+
 @cache
 def toolsets() -> tuple[ToolSet, ...]:
     """Every tool set slokit is tested on, oldest first."""
-    text = resources.files("slokit").joinpath("toolsets.tsv").read_text(encoding="utf-8")
-    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return tuple(ToolSet(*(cell.strip() for cell in row)) for row in rows)
+    return tuple(ToolSet(*row) for row in _rows("toolsets.tsv"))
 
 
 def toolset(name: str) -> ToolSet:
@@ -102,11 +141,20 @@ def selected() -> ToolSet | None:
     return found[-1] if found else None
 
 
-def path(tool: str) -> str:
-    """The binary to run for ``tool`` (a key of :data:`TOOLS`); ToolMissing says where it looked."""
-    if override := os.environ.get(TOOLS[tool]):
+def _override(var: str) -> str | None:
+    if override := os.environ.get(var):
         if not (os.path.isfile(override) and os.access(override, os.X_OK)):
-            raise ToolMissing(f"{TOOLS[tool]}={override} is not an executable file")
+            raise ToolMissing(f"{var}={override} is not an executable file")
+        return override
+    return None
+
+
+def path(tool: str) -> str:
+    """The binary to run for ``tool`` (a key of :data:`TOOLS` or :data:`ENGINE_TOOLS`); ToolMissing says where
+    it looked."""
+    if tool in ENGINE_TOOLS:
+        return _engine_path(tool)
+    if override := _override(TOOLS[tool]):
         return override
     ts = selected()
     if ts is not None:
@@ -118,6 +166,20 @@ def path(tool: str) -> str:
         raise ToolMissing(f"{tool} not found (no tool set installed, not on PATH): {INSTALL_HINT}")
     return found
 
+def _engine_path(tool: str) -> str:
+    if override := _override(ENGINE_TOOLS[tool]):
+        return override
+    for engine in engines():
+        if tool not in engine.binaries:
+            continue
+        for base in tools_dirs():
+            candidate = base / engine.name / "bin" / tool
+            if os.access(candidate, os.X_OK):
+                return str(candidate)
+    found = shutil.which(tool)
+    if found is None:
+        raise ToolMissing(f"{tool} not found (no engine installed, not on PATH): {ENGINE_HINT}")
+    return found
 
 
 def describe() -> str:

@@ -121,6 +121,26 @@ class DeadlineExceeded(requests.Timeout):
     """The whole request did not finish within its limit (raised instead of whatever the cut socket gave)."""
 
 
+#: The most of one answer that is read: a month of a grouped SLO's buckets is a few MB, while a server that
+#: floods its answer fills memory faster than any deadline ends it (1.8 GB in 3 s over the loopback).
+ANSWER_LIMIT = 256 << 20
+
+
+class AnswerTooLarge(requests.RequestException):
+    """The answer went past :data:`ANSWER_LIMIT`; the rest was not read."""
+
+
+def _read_body(resp: requests.Response) -> None:
+    """Read ``resp``'s body (``resp.content`` from then on), at most :data:`ANSWER_LIMIT` bytes of it."""
+    body = bytearray()
+    for chunk in resp.iter_content(1 << 16):
+        body += chunk
+        if len(body) > ANSWER_LIMIT:
+            resp.close()
+            raise AnswerTooLarge()
+    resp._content = bytes(body)
+
+
 class Session(requests.Session):
     """A ``requests`` session whose every request is bounded as a whole by ``limit`` seconds.
 
@@ -156,7 +176,8 @@ class Session(requests.Session):
         # Per request: a session's own ``verify`` loses against REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
         kwargs.setdefault("verify", self.verify)
         try:
-            resp = self.request(method, url, timeout=(min(timeouts.connect, limit), limit), **kwargs)
+            resp = self.request(method, url, timeout=(min(timeouts.connect, limit), limit), stream=True, **kwargs)
+            _read_body(resp)
         except requests.RequestException:
             if fired.is_set():
                 raise DeadlineExceeded(f"no complete answer within {limit:g}s") from None
@@ -200,6 +221,8 @@ class Failure:
 
 def attempt_failure(exc: requests.RequestException, timeouts: Timeouts) -> Failure:
     """The :class:`Failure` of a request that raised: only the kind of problem, never the exception's text."""
+    if isinstance(exc, AnswerTooLarge):
+        return Failure(f"an answer larger than {ANSWER_LIMIT >> 20} MiB", False)
     if isinstance(exc, DeadlineExceeded):
         return Failure(f"no complete answer within {timeouts.read:g}s", True)
     if isinstance(exc, requests.ConnectTimeout):
@@ -361,12 +384,13 @@ def _base64_forms(secret: bytes) -> set[str]:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced, in each form a server may echo it: as is, URL-encoded, base64
-    (also inside a longer encoded value such as a basic-auth header), and the user-info of URLs."""
+    """``text`` with every secret replaced, in each form a server may echo it: as is, URL-encoded, hex (either
+    case), base64 (also inside a longer encoded value such as a basic-auth header), and the user-info of URLs."""
     for secret in secrets:
         if not secret:
             continue
-        forms = {secret, quote(secret, safe=""), quote_plus(secret)} | _base64_forms(secret.encode())
+        forms = ({secret, quote(secret, safe=""), quote_plus(secret), secret.encode().hex()}
+                 | _base64_forms(secret.encode()))
         for form in sorted(forms, key=len, reverse=True):
             if len(form) >= 4:
                 text = re.sub(re.escape(form), "<redacted>", text, flags=re.IGNORECASE)

@@ -152,8 +152,8 @@ def _plan(out_dir: Path, files: Mapping[str, str], managed: list[str], owned_who
     if owned_whole:
         previous |= {rel: _file_digest(out_dir / rel) for rel in on_disk if not (out_dir / rel).is_symlink()}
     new = {rel: _digest(text.encode("utf-8")) for rel, text in files.items()}
-    blocked = [rel for rel in sorted(files)
-               if not _writable(out_dir, rel, new[rel], owned=take_over or rel in previous)]
+    blocked = sorted({b for rel in files
+                      if (b := _in_the_way(out_dir, rel, new[rel], owned=take_over or rel in previous)) is not None})
     if blocked:
         raise ForeignFiles(out_dir, blocked)
     removable: dict[str, str] = {}
@@ -170,19 +170,20 @@ def _plan(out_dir: Path, files: Mapping[str, str], managed: list[str], owned_who
     return _Plan(new, removable, kept, edited)
 
 
-def _writable(out_dir: Path, rel: str, digest: str, *, owned: bool) -> bool:
-    """Whether writing ``rel`` loses nothing: the path is free, slokit's own file, or already identical."""
+def _in_the_way(out_dir: Path, rel: str, digest: str, *, owned: bool) -> str | None:
+    """What writing ``rel`` would lose (``rel`` itself, or a file where slokit needs a folder), as a path
+    relative to ``out_dir``; None when the path is free, slokit's own file, or already identical."""
     parts = PurePosixPath(rel).parts
     for depth in range(1, len(parts)):
         ancestor = out_dir.joinpath(*parts[:depth])
         if ancestor.exists() and not ancestor.is_dir():
-            return False  # a file where slokit needs a folder
+            return PurePosixPath(*parts[:depth]).as_posix()
     path = out_dir / rel
     if not path.exists() and not path.is_symlink():
-        return True
+        return None
     if path.is_dir() or path.is_symlink():
-        return False
-    return owned or _file_digest(path) == digest
+        return rel
+    return None if owned or _file_digest(path) == digest else rel
 
 
 def _internal(rel: Path) -> bool:

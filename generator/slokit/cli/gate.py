@@ -102,7 +102,7 @@ def _json(verdict: gate.Verdict) -> None:
               help="Prometheus' base URL (or PROMETHEUS_URL), e.g. http://prometheus:9090.")
 @click.option("--since", help="When the stage started: RFC 3339, unix seconds, or a duration ago (36h). "
                               "Without it the gate never promotes.")
-@click.option("--at", "at_text", help="Judge as of this time instead of now (same forms as --since).")
+@click.option("--at", "at_text", help="Judge as of this earlier time instead of now (same forms as --since).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @request_options(timeout=10.0, retries=3)
 @prometheus_connection_options
@@ -123,6 +123,8 @@ def gate_command(paths: tuple[str, ...], service_name: str, number: int, url: st
         _usage(f"--stage must be between 1 and {stages} (the stages of {service_name}), got {number}")
     now = time.time()
     at = parse_time(at_text, now, "--at") if at_text else now
+    if at > now:  # the stage's time would count as passed, judged on the data there is so far
+        _usage(f"--at {gate.timestamp(at)} is in the future: the gate judges what has happened")
     start = parse_time(since, now, "--since") if since else None
     if start is not None and start >= at:
         _usage(f"--since {gate.timestamp(start)} is not before {gate.timestamp(at)}")

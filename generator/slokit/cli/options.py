@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,13 +114,19 @@ def _basic(path: str) -> tuple[str, str]:
     return user, password
 
 
+#: An HTTP header name (RFC 9110's token).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def _header(text: str) -> tuple[str, str]:
     name, colon, value = text.partition(":")
     name, value = name.strip(), value.strip()
     if not colon or not name or not value or not _printable(text) or any(ch.isspace() for ch in name):
-        # The value is not shown: a tenant header can be a credential.
-        raise ConfigProblem(f"--prometheus-header must look like 'X-Scope-OrgID: team-a' (got a header "
-                            f"named {name[:40]!r} that is not of that form)")
+        # Nothing of it is shown but a well-formed name: a tenant header can be a credential, and text
+        # without its colon (``Authorization Bearer <token>``, or the token alone) is all value.
+        shown = f"the header named {name[:40]!r}" if colon and _HEADER_NAME.fullmatch(name) else "the text given"
+        raise ConfigProblem(f"--prometheus-header must look like 'X-Scope-OrgID: team-a' ({shown} is not of that "
+                            "form; its value is not shown)")
     if name.lower() in ("authorization", "host", "content-length"):
         raise ConfigProblem(f"--prometheus-header cannot set {name}; use --prometheus-bearer-token-file or "
                             "--prometheus-basic-auth-file for credentials")

@@ -134,7 +134,8 @@ def report_command(paths: tuple[str, ...], prometheus_url: str | None, period: s
     code = exit_code(result, fail_on)
     if post_slack and slack_webhook_file:
         try:
-            slack.post(slack_webhook_file, slack.summary(result), ca_file=slack_ca_file)
+            slack.post(slack_webhook_file, slack.summary(result), timeouts=requests.timeouts, retry=requests.retry,
+                       ca_file=slack_ca_file)
             progress("posted the summary to Slack")
         except slack.SlackError as err:
             click.echo(f"slokit report: {err}", err=True)

@@ -61,15 +61,11 @@ def read_webhook(path: str) -> str:
     return url
 
 
-_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
-_RETRY = RetryPolicy(attempts=3)
-
-
-def post(webhook_file: str, message: dict[str, Any], *, timeouts: Timeouts = _TIMEOUTS,
-         retry: RetryPolicy = _RETRY, ca_file: str | None = None) -> None:
+def post(webhook_file: str, message: dict[str, Any], *, timeouts: Timeouts, retry: RetryPolicy,
+         ca_file: str | None = None) -> None:
     """POST ``message``, each request bounded as a whole; connection errors, timeouts, 429 and 5xx are
-    retried within a total deadline. ``ca_file`` verifies a webhook behind a private CA (a Slack-compatible
-    chat server)."""
+    retried within a total deadline (the command's ``--timeout``, ``--retries`` and ``--backoff``).
+    ``ca_file`` verifies a webhook behind a private CA (a Slack-compatible chat server)."""
     url = read_webhook(webhook_file)
     with Session(verify=ca_file or True) as session:
         result = request_with_retries(session, "POST", url, timeouts=timeouts, retry=retry, json=message)

@@ -69,7 +69,9 @@ def _status_problem(text: str) -> str | None:
 def _secret_file_problem(what: str, example: str) -> Callable[[str], str | None]:
     """A ``*_file`` field: a path to a file holding the secret, never the secret itself (nor a URL)."""
     def problem(text: str) -> str | None:
-        if "://" in text or text.lower().startswith(("http:", "https:")):
+        host = text.split("/", 1)[0]
+        if ("://" in text or text.lower().startswith(("http:", "https:"))
+                or ("." in host and looks_secret(f"https://{text}"))):  # a webhook pasted without its scheme
             kind = "a URL"
         elif "/" not in text and looks_secret(text):
             kind = f"the {what} itself"

@@ -1,0 +1,370 @@
+"""Live scale-out topologies: the same SLOs evaluated by vmalert on VictoriaMetrics, and by a central
+Prometheus fed by two Prometheus agents over remote write. Real binaries, all on 127.0.0.1, free ports,
+every process started here and stopped by its pid. Each topology runs once per tool set (its Prometheus and
+Alertmanager); VictoriaMetrics is Debian's 1.145 (engines.tsv).
+
+The spec is tests/e2e/scaleout.yaml: a page at a 5 % error ratio over 10s (`for: 0s`), rules evaluated
+every second, so an incident pages within seconds and resolves about ten seconds after it ends.
+
+1. VictoriaMetrics: vmagent scrapes the example service into VictoriaMetrics; vmalert evaluates the
+   `--target vmalert` file against it, writes its recording results back and notifies the tool set's
+   Alertmanager. A Prometheus of the tool set scrapes the same service with the plain rule file, so the
+   ratios both engines record for the same traffic can be compared.
+2. Agents: two Prometheus servers in agent mode (external label `cluster: a` / `cluster: b`), each
+   scraping its own instance of the example service, remote-write into a central Prometheus that evaluates
+   the remote-write profile's rules (`query_offset`; the plain file on 2.42, which has no such field).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+
+from slokit import stack, toolchain
+from slokit.prometheus_client import PrometheusClient, PrometheusError
+from slokit.stack import HOST, NotificationReceiver, Process
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "tests" / "e2e" / "scaleout.yaml"
+#: The page's line (5 % over 10s) and the shares the tests set around it.
+PAGE_RATIO, HALF_BURN, INCIDENT = 0.05, 0.025, 0.20
+RATE = 40.0
+#: How long the page may take after the incident starts. It is expected within about 5 s: two scrapes (1 s)
+#: for the 10s rate to see errors, one evaluation (1 s), Alertmanager's 1 s group_wait. On VictoriaMetrics
+#: add the delays it keeps on purpose (here -search.latencyOffset=1s and vmalert's -rule.evalDelay=1s; 30s
+#: each by default) and MetricsQL's rate, which reads the sample before the window and does not extrapolate
+#: (the first errors count one scrape later or earlier than in Prometheus). 25 s covers all of that on a busy
+#: two-core CI machine, and is far below the 10s window's own time scale times two.
+PAGE_WITHIN = 25.0
+#: How long the page may take to resolve once the incident stops: the 10s window empties (10 s), plus the
+#: same delays; Alertmanager's resolve is sent with the next group_interval (2 s).
+RESOLVE_WITHIN = 40.0
+#: Absolute tolerance between a recorded ratio and the generator's count (see tests/test_e2e_stack.py).
+SLI_TOLERANCE = 0.02
+#: The short profile's query_offset: the remote-write profile's 1m, scaled to a test whose windows are 10s.
+TEST_OFFSET = "2s"
+
+T = TypeVar("T")
+
+
+def _examples() -> tuple[ModuleType, ModuleType]:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("examples.onboarding.faults"), importlib.import_module("examples.onboarding.traffic")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], explain: Callable[[], str], timeout: float) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None and found is not False:
+            return found
+        time.sleep(0.25)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{explain()}")
+
+
+@dataclass
+class App:
+    """One instance of the example service with its traffic generator."""
+
+    url: str
+    process: Process
+    traffic: Any
+
+    def set_errors(self, share: float) -> None:
+        stack.send_json(f"{self.url}/admin/faults", {"error_ratio": share})
+
+    def counts(self) -> tuple[int, int]:
+        """(5xx answers, all answers) the generator saw."""
+        by_status = self.traffic.by_status()
+        return sum(n for s, n in by_status.items() if s >= 500), sum(by_status.values())
+
+
+class Topology:
+    """Processes of one run, stopped in reverse order by the ExitStack that owns them."""
+
+    def __init__(self, tmp: Path, resources: ExitStack) -> None:
+        self.tmp, self.resources = tmp, resources
+        self.processes: list[Process] = []
+        self.receiver = NotificationReceiver().start()
+        resources.callback(self.receiver.stop)
+        self.spec = stack.local_routing_spec(SPEC, tmp / "spec" / "onboarding.yaml", self.receiver, tmp / "secrets")
+
+    def start(self, name: str, argv: list[str], ready: str, *, cwd: Path | None = None) -> Process:
+        proc = stack.start_process(name, argv, self.tmp / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.log", cwd=cwd)
+        self.processes.append(proc)
+        self.resources.callback(proc.stop)
+        stack.wait_http_ok(proc, ready)
+        return proc
+
+    def app(self, label: str) -> App:
+        _, traffic = _examples()
+        port = stack.free_port()
+        url = f"http://{HOST}:{port}"
+        proc = self.start(f"onboarding app {label}", [sys.executable, "-m", "examples.onboarding.app", "--port",
+                                                      str(port), "--spec", str(self.spec)], f"{url}/health", cwd=ROOT)
+        gen = traffic.Traffic(url, rate=RATE, workers=2)
+        self.resources.callback(gen.stop)
+        return App(url, proc, gen)
+
+    def alertmanager(self, out: Path) -> str:
+        config = self.tmp / "alertmanager.yml"
+        config.write_text(stack.with_timings((out / "alerts" / "alertmanager.yml").read_text()))
+        _, binary = stack.binaries()
+        port = stack.free_port()
+        proc = stack.start_alertmanager(binary, config, self.tmp, port)
+        self.processes.append(proc)
+        self.resources.callback(proc.stop)
+        stack.wait_http_ok(proc, f"http://{HOST}:{port}/-/ready")
+        return f"{HOST}:{port}"
+
+    def prometheus(self, name: str, config: dict[str, Any], *flags: str) -> str:
+        path = self.tmp / f"{name}.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        port = stack.free_port()
+        binary, _ = stack.binaries()
+        self.start(name, [binary, f"--config.file={path}", f"--web.listen-address={HOST}:{port}", *flags],
+                   f"http://{HOST}:{port}/-/ready")
+        return f"http://{HOST}:{port}"
+
+    def pages(self, status: str) -> list[stack.Notification]:
+        return [n for n in self.receiver.notifications()
+                if n.integration == "pagerduty" and n.slo == "availability" and n.status == status]
+
+    def client(self, url: str) -> PrometheusClient:
+        """The one Prometheus client, on a server of this run (VictoriaMetrics and vmalert answer its API)."""
+        client = PrometheusClient(url)
+        self.resources.callback(client.close)
+        return client
+
+    def explain(self, api: PrometheusClient) -> str:
+        try:
+            alerts: Any = [(a["labels"], a["state"]) for a in api.alerts()]
+        except (OSError, PrometheusError) as exc:
+            alerts = f"unreachable: {exc}"
+        got = "\n".join(f"  {n.describe()}" for n in self.receiver.notifications()) or "  (none)"
+        logs = "\n".join(f"--- {p.name}\n{p.log_tail(8)}" for p in self.processes)
+        return f"alerts of the evaluator: {alerts}\nnotifications:\n{got}\n{logs}"
+
+    def left_running(self) -> list[str]:
+        return [f"{p.name} (pid {p.pid})" for p in self.processes if p.running()]
+
+
+@pytest.fixture
+def topology(tmp_path: Path, toolset: toolchain.ToolSet) -> Iterator[Topology]:
+    with ExitStack() as resources:
+        topo = Topology(tmp_path, resources)
+        yield topo
+    assert not topo.left_running(), f"still running after the test: {topo.left_running()}"
+
+
+def scrape_config(targets: dict[str, str]) -> dict[str, Any]:
+    return {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [t]}]} for job, t in targets.items()]}
+
+
+def hostport(url: str) -> str:
+    return urllib.parse.urlsplit(url).netloc
+
+
+def rule_groups(api: PrometheusClient) -> list[dict[str, Any]]:
+    """``/api/v1/rules``' groups (Prometheus and vmalert answer the same shape)."""
+    body = stack.get_json(f"{api.base_url}/api/v1/rules")
+    assert body["status"] == "success", body
+    return list(body["data"]["groups"])
+
+
+def rule_health(api: PrometheusClient) -> list[str]:
+    """Every rule that is not healthy, with its error: a join that breaks under external labels shows here."""
+    return [f"{g['name']}/{r.get('name')}: {r.get('health')} {r.get('lastError')}"
+            for g in rule_groups(api) for r in g["rules"] if r.get("health") != "ok" or r.get("lastError")]
+
+
+def recorded(api: PrometheusClient, name: str, at: float) -> float | None:
+    """The SLO's recorded ``name`` at time ``at``."""
+    return api.value(f'{name}{{service="onboarding", slo="availability"}}', at)
+
+
+# --- 1. VictoriaMetrics + vmagent + vmalert -----------------------------------------------------------------
+
+
+def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(topology: Topology) -> None:
+    try:
+        vm_bin, vmagent_bin, vmalert_bin = (toolchain.path(t) for t in ("victoria-metrics", "vmagent", "vmalert"))
+    except toolchain.ToolMissing as exc:
+        pytest.fail(f"VictoriaMetrics is not installed: {exc}", pytrace=False)
+    out = topology.tmp / "out"
+    stack.generate([topology.spec], out, "--target", "vmalert")
+    app = topology.app("vm")
+    am = topology.alertmanager(out)
+
+    vm_port = stack.free_port()
+    vm_url = f"http://{HOST}:{vm_port}"
+    topology.start("VictoriaMetrics", [vm_bin, f"-httpListenAddr={HOST}:{vm_port}",
+                                       f"-storageDataPath={topology.tmp / 'vm-data'}", "-retentionPeriod=1d",
+                                       "-search.latencyOffset=1s", "-loggerLevel=WARN"], f"{vm_url}/health")
+    agent_config = topology.tmp / "vmagent.yml"
+    agent_config.write_text(yaml.safe_dump(scrape_config({"onboarding": hostport(app.url)})))
+    agent_port = stack.free_port()
+    topology.start("vmagent", [vmagent_bin, f"-httpListenAddr={HOST}:{agent_port}",
+                               f"-promscrape.config={agent_config}", f"-remoteWrite.url={vm_url}/api/v1/write",
+                               f"-remoteWrite.tmpDataPath={topology.tmp / 'vmagent-data'}",
+                               "-remoteWrite.flushInterval=1s", "-loggerLevel=WARN"],
+                   f"http://{HOST}:{agent_port}/health")
+    alert_port = stack.free_port()
+    vmalert = topology.start("vmalert", [
+        vmalert_bin, f"-httpListenAddr={HOST}:{alert_port}", f"-rule={out / 'alerts' / 'onboarding.vmalert.yml'}",
+        f"-datasource.url={vm_url}", f"-remoteWrite.url={vm_url}", f"-remoteRead.url={vm_url}",
+        f"-notifier.url=http://{am}", "-evaluationInterval=1s", "-rule.evalDelay=1s",
+        "-remoteWrite.flushInterval=1s"], f"http://{HOST}:{alert_port}/health")
+    # The same traffic, the plain rule file, in a Prometheus of the tool set (it notifies nobody).
+    prom_url = topology.prometheus("Prometheus", {
+        **scrape_config({"onboarding": hostport(app.url)}),
+        "rule_files": [str(out / "alerts" / "onboarding.rules.yml")]},
+        f"--storage.tsdb.path={topology.tmp / 'prometheus-data'}")
+    vma, vm, prom = topology.client(f"http://{HOST}:{alert_port}"), topology.client(vm_url), topology.client(prom_url)
+
+    def explain() -> str:
+        try:
+            names: Any = sorted((r.labels.get("__name__"), r.value) for r in vm.query(
+                'count by (__name__) ({__name__=~"slo:.+|http_server_request_duration_seconds_count"})'))
+        except (OSError, PrometheusError) as exc:
+            names = f"unreachable: {exc}"
+        return f"series in VictoriaMetrics: {names}\n{topology.explain(vma)}"
+
+    # Half the page's error ratio: once the chain runs end to end (vmalert's ratio is back in VictoriaMetrics),
+    # 12 s (more than the page's 10s window) in which nothing pages, nothing is even pending. VictoriaMetrics
+    # makes a new series searchable about 10 s after its first sample, so on a fresh store each level of
+    # recorded series that reads another (total, bad, ratio) adds those 10 s: about 40 s in all.
+    app.set_errors(HALF_BURN)
+    app.traffic.start()
+    started = time.monotonic()
+    wait_for("vmalert's 5m ratio to be recorded into VictoriaMetrics",
+             lambda: recorded(vm, "slo:sli_error:ratio_rate5m", time.time() - 2), explain, 90)
+    print(f"\nvmalert's ratios reached VictoriaMetrics {time.monotonic() - started:.1f}s after traffic began")
+    deadline = time.monotonic() + 12
+    while time.monotonic() < deadline:
+        assert not vma.alerts(), explain()
+        time.sleep(0.5)
+    assert not topology.pages("firing"), explain()
+
+    # The incident: 20 % errors. The page reaches the receiver within PAGE_WITHIN, and resolves.
+    app.set_errors(INCIDENT)
+    began = time.monotonic()
+    page = wait_for("the page from vmalert", lambda: next(iter(topology.pages("firing")), None), explain,
+                    PAGE_WITHIN)
+    paged_after = time.monotonic() - began
+    assert (page.service, page.slo, page.severity) == ("onboarding", "availability", "page"), page
+    app.set_errors(0)
+    wait_for("the page's resolution", lambda: topology.pages("resolved") or None, explain, RESOLVE_WITHIN)
+
+    # Ratios over the SLO window (1d) and 1h, as each engine recorded them at the same instant, against the
+    # share of 5xx the generator saw (all traffic lies inside both windows).
+    app.traffic.stop()
+    bad, total = app.counts()
+    time.sleep(4)  # both engines record once more over the finished traffic
+    at = time.time() - 2
+    truth = bad / total
+    compared = {}
+    for name in ("slo:sli_error:ratio_rate1h", "slo:sli_error:ratio_rate1d"):
+        got_vm, got_prom = recorded(vm, name, at), recorded(prom, name, at)
+        assert got_vm is not None and got_prom is not None, (name, got_vm, got_prom, explain())
+        assert got_vm == pytest.approx(truth, abs=SLI_TOLERANCE), (name, got_vm, truth)
+        assert got_prom == pytest.approx(truth, abs=SLI_TOLERANCE), (name, got_prom, truth)
+        compared[name] = (got_vm, got_prom)
+    print(f"\npaged {paged_after:.1f}s after the incident began; generator 5xx share {truth:.5f}; "
+          + "; ".join(f"{n}: vmalert {v:.5f}, Prometheus {p:.5f}, difference {v - p:+.5f}"
+                      for n, (v, p) in compared.items()))
+
+    # vmalert's own view: every rule healthy, no error in its log (a result without __name__ that collides
+    # would say "same labelset" here).
+    assert rule_health(vma) == [], explain()
+    errors = [line for line in vmalert.log.read_text(errors="replace").splitlines()
+              if "\terror\t" in line or "same labelset" in line]
+    assert errors == [], errors
+
+
+# --- 2. two agents remote-writing into a central Prometheus ----------------------------------------------------
+
+
+def agent_flags(ts: toolchain.ToolSet, data: Path) -> list[str]:
+    """Agent mode: a flag of its own from 3.0, a feature flag in 2.x."""
+    mode = "--agent" if ts.major >= 3 else "--enable-feature=agent"
+    return [mode, f"--storage.agent.path={data}"]
+
+
+def test_agents_remote_write_into_a_central_prometheus_that_pages_once(topology: Topology,
+                                                                        toolset: toolchain.ToolSet) -> None:
+    out = topology.tmp / "out"
+    offset = toolset.prometheus != "2.42"  # query_offset came with 2.53
+    stack.generate([topology.spec], out, *(["--remote-write", "--query-offset", TEST_OFFSET] if offset else []))
+    rules = out / "alerts" / ("onboarding.remote-write.yml" if offset else "onboarding.rules.yml")
+    am = topology.alertmanager(out)
+    central = topology.prometheus("central Prometheus", {
+        "global": {"evaluation_interval": "1s"}, "rule_files": [str(rules)],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am]}]}]}},
+        f"--storage.tsdb.path={topology.tmp / 'central-data'}", "--web.enable-remote-write-receiver")
+    apps = {}
+    for cluster in ("a", "b"):
+        apps[cluster] = app = topology.app(cluster)
+        topology.prometheus(f"agent {cluster}", {
+            **scrape_config({"onboarding": hostport(app.url)}),
+            "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "external_labels": {"cluster": cluster}},
+            "remote_write": [{"url": f"{central}/api/v1/write",
+                              "queue_config": {"batch_send_deadline": "1s", "min_backoff": "100ms"}}]},
+            *agent_flags(toolset, topology.tmp / f"agent-{cluster}-data"))
+    api = topology.client(central)
+
+    def explain() -> str:
+        return topology.explain(api)
+
+    # An incident on cluster a's instance only; b stays clean. Equal traffic: 10 % overall, over the 5 % line.
+    apps["a"].set_errors(INCIDENT)
+    for app in apps.values():
+        app.traffic.start()
+    page = wait_for("the page from the central Prometheus", lambda: next(iter(topology.pages("firing")), None),
+                    explain, PAGE_WITHIN + 10)
+    assert (page.service, page.slo, page.severity) == ("onboarding", "availability", "page"), page
+    firing = [a for a in api.alerts() if a["state"] == "firing"]
+    assert len(firing) == 1 and "cluster" not in firing[0]["labels"], (
+        f"one page for the service, not one per cluster: {firing}")
+
+    # The recorded 5m ratio is the arithmetic of both instances' traffic (faults were on from the start).
+    time.sleep(3)
+    (bad_a, total_a), (bad_b, total_b) = apps["a"].counts(), apps["b"].counts()
+    assert bad_b == 0 and bad_a > 0
+    want = (bad_a + bad_b) / (total_a + total_b)
+    got = recorded(api, "slo:sli_error:ratio_rate5m", time.time())
+    assert got is not None and got == pytest.approx(want, abs=SLI_TOLERANCE), (got, want, explain())
+
+    apps["a"].set_errors(0)
+    wait_for("the page's resolution", lambda: topology.pages("resolved") or None, explain, RESOLVE_WITHIN)
+    assert len(topology.pages("firing")) == 1, topology.receiver.notifications()
+
+    # Nothing lost on the way: per cluster, every answer is in the central Prometheus.
+    for app in apps.values():
+        app.traffic.stop()
+    sent = {c: app.counts()[1] for c, app in apps.items()}
+
+    def arrived() -> dict[str, int]:
+        query = 'sum by (cluster) (http_server_request_duration_seconds_count{job="onboarding"})'
+        return {s.labels["cluster"]: int(s.value) for s in api.query(query)}
+
+    wait_for("every request in the central Prometheus", lambda: arrived() == sent or None,
+             lambda: f"sent {sent}, arrived {arrived()}", 15)
+    assert rule_health(api) == [], explain()
+    loaded = yaml.safe_load(rules.read_text())["groups"]
+    assert {g["name"] for g in rule_groups(api)} == {g["name"] for g in loaded}
+    assert {g.get("query_offset") for g in loaded} == ({TEST_OFFSET} if offset else {None})
