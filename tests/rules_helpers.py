@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -57,21 +55,13 @@ def promtool_test(tmp_path: Path, service: Service, tests: list[dict[str, Any]],
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def vmalert_tool() -> str | None:
-    """VictoriaMetrics' ``vmalert-tool``: ``SLOKIT_VMALERT_TOOL``, else ``.tools/vm/bin/vmalert-tool``, else PATH."""
-    named = os.environ.get("SLOKIT_VMALERT_TOOL")
-    if named:
-        return named
-    local = Path(__file__).resolve().parent.parent / ".tools" / "vm" / "bin" / "vmalert-tool"
-    return str(local) if local.exists() else shutil.which("vmalert-tool")
-
-
 def run_vmalert_tests(directory: Path, test_files: Sequence[str]) -> subprocess.CompletedProcess[str]:
     """Run promtool test files under ``vmalert-tool unittest``: the same format, with ``promql_expr_test``
     named ``metricsql_expr_test``. Copies sit next to the originals so that their ``rule_files`` resolve."""
-    tool = vmalert_tool()
-    if tool is None:
-        pytest.skip("vmalert-tool not installed (set SLOKIT_VMALERT_TOOL)")
+    try:
+        tool = toolchain.path("vmalert-tool")
+    except toolchain.ToolMissing as e:
+        pytest.skip(str(e))
     args = [tool, "unittest"]
     for name in test_files:
         src = directory / name
