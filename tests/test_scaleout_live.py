@@ -10,9 +10,15 @@ every second, so an incident pages within seconds and resolves about ten seconds
    `--target vmalert` file against it, writes its recording results back and notifies the tool set's
    Alertmanager. A Prometheus of the tool set scrapes the same service with the plain rule file, so the
    ratios both engines record for the same traffic can be compared.
+Beside it runs tests/e2e/scaleout-burn.yaml (service `signup`, 99 % over 30d, burn-rate tiers on) on its own
+instance of the app: 0.5x burn (half its budget's rate) pages nothing, then a total outage pages the fastest
+tier (1h/5m, 14.4x) when the windows' arithmetic says (burn_rate_pages_the_fastest_tier). Its resolution is
+not waited for: the guardrail's page proves the resolve path, and the 5m window takes tens of seconds more.
+
 2. Agents: two Prometheus servers in agent mode (external label `cluster: a` / `cluster: b`), each
    scraping its own instance of the example service, remote-write into a central Prometheus that evaluates
    the remote-write profile's rules (`query_offset`; the plain file on 2.42, which has no such field).
+   Cluster a's agent also scrapes the burn-rate service's instance.
 """
 
 from __future__ import annotations
@@ -38,6 +44,16 @@ from slokit.stack import HOST, NotificationReceiver, Process
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "e2e" / "scaleout.yaml"
+#: The burn-rate service (`signup`, 99 % over 30d, burn-rate tiers on), fed by its own instance of the app.
+BURN_SPEC = ROOT / "tests" / "e2e" / "scaleout-burn.yaml"
+BURN_SERVICE, BURN_JOB = "signup", "onboarding-burn"
+#: Its fastest page tier (1h/5m, 14.4x a 1 % budget), the 0.5x burn (half the budget's rate) that runs
+#: until the outage, and the outage (total: every API request fails).
+FAST_TIER, HALF_BUDGET_BURN, OUTAGE = 0.144, 0.005, 1.0
+#: Its 6h/30m page tier (6x), which the outage crosses first; printed beside the prediction.
+SLOW_PAGE_TIER = 0.06
+#: Tolerance of the fastest tier's page against the windows' arithmetic (see burn_rate_pages_the_fastest_tier).
+FAST_PAGE_LATE, FAST_PAGE_EARLY = 20.0, 3.0
 #: The page's line (5 % over 10s) and the shares the tests set around it.
 PAGE_RATIO, HALF_BURN, INCIDENT = 0.05, 0.025, 0.20
 RATE = 40.0
@@ -101,6 +117,8 @@ class Topology:
         self.receiver = NotificationReceiver().start()
         resources.callback(self.receiver.stop)
         self.spec = stack.local_routing_spec(SPEC, tmp / "spec" / "onboarding.yaml", self.receiver, tmp / "secrets")
+        self.burn_spec = stack.local_routing_spec(BURN_SPEC, tmp / "spec" / "signup.yaml", self.receiver,
+                                                  tmp / "secrets")
 
     def start(self, name: str, argv: list[str], ready: str, *, cwd: Path | None = None) -> Process:
         proc = stack.start_process(name, argv, self.tmp / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.log", cwd=cwd)
@@ -139,9 +157,10 @@ class Topology:
                    f"http://{HOST}:{port}/-/ready")
         return f"http://{HOST}:{port}"
 
-    def pages(self, status: str) -> list[stack.Notification]:
+    def pages(self, status: str, service: str = "onboarding") -> list[stack.Notification]:
         return [n for n in self.receiver.notifications()
-                if n.integration == "pagerduty" and n.slo == "availability" and n.status == status]
+                if n.integration == "pagerduty" and n.service == service and n.slo == "availability"
+                and n.status == status]
 
     def client(self, url: str) -> PrometheusClient:
         """The one Prometheus client, on a server of this run (VictoriaMetrics and vmalert answer its API)."""
@@ -192,9 +211,76 @@ def rule_health(api: PrometheusClient) -> list[str]:
             for g in rule_groups(api) for r in g["rules"] if r.get("health") != "ok" or r.get("lastError")]
 
 
-def recorded(api: PrometheusClient, name: str, at: float) -> float | None:
+def recorded(api: PrometheusClient, name: str, at: float, service: str = "onboarding") -> float | None:
     """The SLO's recorded ``name`` at time ``at``."""
-    return api.value(f'{name}{{service="onboarding", slo="availability"}}', at)
+    return api.value(f'{name}{{service="{service}", slo="availability"}}', at)
+
+
+def crossing(history: tuple[int, int], rate: float, line: float) -> float:
+    """Seconds of OUTAGE until the ratio of every event so far crosses ``line``. On a store younger than 5
+    minutes both windows of a tier (5m and 1h, or 30m and 6h) hold the whole history, so both ratios are
+    (bad + OUTAGE x rate x t) / (total + rate x t): they cross together, after this many seconds."""
+    bad, total = history
+    return max(0.0, (line * total - bad) / (rate * (OUTAGE - line)))
+
+
+def is_fastest_tier_page(n: stack.Notification) -> bool:
+    """A firing page of the burn service that carries the 1h/5m tier (Alertmanager groups both page tiers,
+    which share alertname, service and slo; the alert's description names its windows)."""
+    details = (n.body.get("payload") or {}).get("custom_details") or {}
+    return any("[firing]" in line and "over the last 1h (and over 5m, above 14.4%)" in line
+               for line in str(details.get("alerts", "")).splitlines())
+
+
+def burn_rate_pages_the_fastest_tier(topology: Topology, app: App, started: float, data: PrometheusClient,
+                                     evaluator: PrometheusClient, explain: Callable[[], str]) -> str:
+    """The burn-rate service has run at 0.5x (half its budget's rate) since ``started``: nothing of it has
+    paged or is pending, and its recorded 5m ratio is that share. Then a total outage: the 1h/5m tier pages
+    when the windows' arithmetic says, within FAST_PAGE_EARLY before and FAST_PAGE_LATE after.
+
+    The prediction is the instant the two ratios cross 14.4 % (``crossing``), from the events the generator
+    counted. Late, by design: the scrape that first sees the errors (up to 1 s), one evaluation (1 s),
+    Alertmanager's group_wait (1 s), or its group_interval (2 s) since the 6h/30m tier of the same group paged
+    a few seconds earlier; on VictoriaMetrics also vmagent's flush (1 s), -search.latencyOffset (1 s),
+    vmalert's -rule.evalDelay (1 s) and its one-evaluation lag on ratios recorded earlier in the same group
+    (1 s); on the central Prometheus the agents' send deadline (1 s) and query_offset (2 s). About 5 s on
+    the central Prometheus, 9 s on vmalert. No new series is involved (the 0.5x phase created them
+    all), so VictoriaMetrics' ~10 s search delay for new series does not apply. FAST_PAGE_LATE (20 s) is
+    twice that on a busy two-core machine. Early: Prometheus extrapolates rate() to the window's edges and
+    MetricsQL does not (and counts a new series' first increase), which moves the ratios by about one
+    scrape's events (1 s); the counts are read up to one scrape from the switch. FAST_PAGE_EARLY (3 s) covers
+    that and stays below the gap to the 6h/30m tier's crossing, which a wrong (lower) threshold would match.
+    """
+
+    def ratio_now() -> float | None:
+        return recorded(data, "slo:sli_error:ratio_rate5m", time.time() - 2, BURN_SERVICE)
+
+    half = wait_for("the burn-rate service's 5m ratio", ratio_now, explain, 60)
+    assert half == pytest.approx(HALF_BUDGET_BURN, abs=SLI_TOLERANCE), (half, explain())
+    # 0.5x over at least as long as the outage may take to page (its crossing grows with the history).
+    time.sleep(max(0.0, 30 - (time.monotonic() - started)))
+    quiet = time.monotonic() - started
+    assert not [n for n in topology.receiver.notifications() if n.service == BURN_SERVICE], explain()
+    assert not [a for a in evaluator.alerts() if a["labels"].get("service") == BURN_SERVICE], explain()
+
+    history = app.counts()
+    rate = history[1] / quiet
+    assert quiet < 180, "the 5m window must hold the whole history for the prediction"
+    predicted, slow = crossing(history, rate, FAST_TIER), crossing(history, rate, SLOW_PAGE_TIER)
+    app.set_errors(OUTAGE)
+    began = time.monotonic()
+    page = wait_for("the 1h/5m tier's page", lambda: next(
+        (n for n in topology.pages("firing", BURN_SERVICE) if is_fastest_tier_page(n)), None),
+        explain, predicted + FAST_PAGE_LATE)
+    measured = time.monotonic() - began
+    app.set_errors(HALF_BUDGET_BURN)
+    assert page.severity == "page" and measured >= predicted - FAST_PAGE_EARLY, (measured, predicted, explain())
+    fired = {a["labels"].get("long_window") for a in evaluator.alerts()
+             if a["labels"].get("service") == BURN_SERVICE and a["state"] == "firing"}
+    assert "1h" in fired, (fired, explain())
+    return (f"0.5x burn for {quiet:.0f}s paged nothing ({history[1]} requests, {history[0]} errors); the outage "
+            f"paged the 1h/5m tier after {measured:.1f}s, predicted {predicted:.1f}s "
+            f"({predicted * rate:.0f} requests, {predicted:.0f} scrapes at 1s; the 6h/30m tier at {slow:.1f}s)")
 
 
 # --- 1. VictoriaMetrics + vmagent + vmalert -----------------------------------------------------------------
@@ -206,8 +292,8 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
     except toolchain.ToolMissing as exc:
         pytest.fail(f"VictoriaMetrics is not installed: {exc}", pytrace=False)
     out = topology.tmp / "out"
-    stack.generate([topology.spec], out, "--target", "vmalert")
-    app = topology.app("vm")
+    stack.generate([topology.spec, topology.burn_spec], out, "--target", "vmalert")
+    app, burn = topology.app("vm"), topology.app("burn")
     am = topology.alertmanager(out)
 
     vm_port = stack.free_port()
@@ -216,7 +302,8 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
                                        f"-storageDataPath={topology.tmp / 'vm-data'}", "-retentionPeriod=1d",
                                        "-search.latencyOffset=1s", "-loggerLevel=WARN"], f"{vm_url}/health")
     agent_config = topology.tmp / "vmagent.yml"
-    agent_config.write_text(yaml.safe_dump(scrape_config({"onboarding": hostport(app.url)})))
+    agent_config.write_text(yaml.safe_dump(scrape_config({"onboarding": hostport(app.url),
+                                                           BURN_JOB: hostport(burn.url)})))
     agent_port = stack.free_port()
     topology.start("vmagent", [vmagent_bin, f"-httpListenAddr={HOST}:{agent_port}",
                                f"-promscrape.config={agent_config}", f"-remoteWrite.url={vm_url}/api/v1/write",
@@ -226,6 +313,7 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
     alert_port = stack.free_port()
     vmalert = topology.start("vmalert", [
         vmalert_bin, f"-httpListenAddr={HOST}:{alert_port}", f"-rule={out / 'alerts' / 'onboarding.vmalert.yml'}",
+        f"-rule={out / 'alerts' / 'signup.vmalert.yml'}",
         f"-datasource.url={vm_url}", f"-remoteWrite.url={vm_url}", f"-remoteRead.url={vm_url}",
         f"-notifier.url=http://{am}", "-evaluationInterval=1s", "-rule.evalDelay=1s",
         "-remoteWrite.flushInterval=1s"], f"http://{HOST}:{alert_port}/health")
@@ -249,7 +337,9 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
     # makes a new series searchable about 10 s after its first sample, so on a fresh store each level of
     # recorded series that reads another (total, bad, ratio) adds those 10 s: about 40 s in all.
     app.set_errors(HALF_BURN)
+    burn.set_errors(HALF_BUDGET_BURN)
     app.traffic.start()
+    burn.traffic.start()
     started = time.monotonic()
     wait_for("vmalert's 5m ratio to be recorded into VictoriaMetrics",
              lambda: recorded(vm, "slo:sli_error:ratio_rate5m", time.time() - 2), explain, 90)
@@ -288,6 +378,9 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
           + "; ".join(f"{n}: vmalert {v:.5f}, Prometheus {p:.5f}, difference {v - p:+.5f}"
                       for n, (v, p) in compared.items()))
 
+    # The burn-rate service, at 0.5x all along: quiet, then its outage pages the fastest tier on time.
+    print(burn_rate_pages_the_fastest_tier(topology, burn, started, vm, vma, explain))
+
     # vmalert's own view: every rule healthy, no error in its log (a result without __name__ that collides
     # would say "same labelset" here).
     assert rule_health(vma) == [], explain()
@@ -309,18 +402,23 @@ def test_agents_remote_write_into_a_central_prometheus_that_pages_once(topology:
                                                                         toolset: toolchain.ToolSet) -> None:
     out = topology.tmp / "out"
     offset = toolset.prometheus != "2.42"  # query_offset came with 2.53
-    stack.generate([topology.spec], out, *(["--remote-write", "--query-offset", TEST_OFFSET] if offset else []))
-    rules = out / "alerts" / ("onboarding.remote-write.yml" if offset else "onboarding.rules.yml")
+    stack.generate([topology.spec, topology.burn_spec], out,
+                   *(["--remote-write", "--query-offset", TEST_OFFSET] if offset else []))
+    rules, burn_rules = (out / "alerts" / (f"{s}.remote-write.yml" if offset else f"{s}.rules.yml")
+                         for s in ("onboarding", BURN_SERVICE))
     am = topology.alertmanager(out)
     central = topology.prometheus("central Prometheus", {
-        "global": {"evaluation_interval": "1s"}, "rule_files": [str(rules)],
+        "global": {"evaluation_interval": "1s"}, "rule_files": [str(rules), str(burn_rules)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am]}]}]}},
         f"--storage.tsdb.path={topology.tmp / 'central-data'}", "--web.enable-remote-write-receiver")
     apps = {}
+    burn = topology.app("burn")
     for cluster in ("a", "b"):
         apps[cluster] = app = topology.app(cluster)
+        # Cluster a's agent also scrapes the burn-rate service's instance.
+        jobs = {"onboarding": hostport(app.url), **({BURN_JOB: hostport(burn.url)} if cluster == "a" else {})}
         topology.prometheus(f"agent {cluster}", {
-            **scrape_config({"onboarding": hostport(app.url)}),
+            **scrape_config(jobs),
             "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "external_labels": {"cluster": cluster}},
             "remote_write": [{"url": f"{central}/api/v1/write",
                               "queue_config": {"batch_send_deadline": "1s", "min_backoff": "100ms"}}]},
@@ -332,12 +430,14 @@ def test_agents_remote_write_into_a_central_prometheus_that_pages_once(topology:
 
     # An incident on cluster a's instance only; b stays clean. Equal traffic: 10 % overall, over the 5 % line.
     apps["a"].set_errors(INCIDENT)
-    for app in apps.values():
+    burn.set_errors(HALF_BUDGET_BURN)
+    for app in (*apps.values(), burn):
         app.traffic.start()
+    started = time.monotonic()
     page = wait_for("the page from the central Prometheus", lambda: next(iter(topology.pages("firing")), None),
                     explain, PAGE_WITHIN + 10)
     assert (page.service, page.slo, page.severity) == ("onboarding", "availability", "page"), page
-    firing = [a for a in api.alerts() if a["state"] == "firing"]
+    firing = [a for a in api.alerts() if a["state"] == "firing" and a["labels"]["service"] == "onboarding"]
     assert len(firing) == 1 and "cluster" not in firing[0]["labels"], (
         f"one page for the service, not one per cluster: {firing}")
 
@@ -365,6 +465,7 @@ def test_agents_remote_write_into_a_central_prometheus_that_pages_once(topology:
     wait_for("every request in the central Prometheus", lambda: arrived() == sent or None,
              lambda: f"sent {sent}, arrived {arrived()}", 15)
     assert rule_health(api) == [], explain()
-    loaded = yaml.safe_load(rules.read_text())["groups"]
+    print(burn_rate_pages_the_fastest_tier(topology, burn, started, api, api, explain))
+    loaded = [g for f in (rules, burn_rules) for g in yaml.safe_load(f.read_text())["groups"]]
     assert {g["name"] for g in rule_groups(api)} == {g["name"] for g in loaded}
     assert {g.get("query_offset") for g in loaded} == ({TEST_OFFSET} if offset else {None})
