@@ -121,8 +121,22 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
         return {(): Buckets(step, period.end, (0.0,) * n, (0.0,) * n)}, "missing", _why_missing(
             client, service, slo, period, now)
     bad = _by_group(_range(client, bad_query, start, period.end, step), times, slo)
-    return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n))
+    covered = _coverage(client, service, slo, times, step) if source == "recorded" else None
+    return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n), covered)
             for g in total.keys() | bad.keys()}, source, ""
+
+
+def _coverage(client: PrometheusClient, service: Service, slo: SLO, times: Sequence[datetime],
+              step: timedelta) -> tuple[float, ...]:
+    """Share of each bucket's rule steps that were recorded (0 for a bucket without any)."""
+    at = {_ms(t): i for i, t in enumerate(times)}
+    shares = [0.0] * len(times)
+    for s in _range(client, queries.recorded_coverage(service, slo, step), times[0], times[-1], step):
+        for t, v in s.points:
+            i = at.get(_ms(t))
+            if i is not None and math.isfinite(v):
+                shares[i] = max(shares[i], v)
+    return tuple(shares)
 
 
 def _why_missing(client: PrometheusClient, service: Service, slo: SLO, period: Period, now: datetime | None) -> str:
