@@ -41,7 +41,7 @@ HOURS = 50
 #: The report's period is the last day before ``at`` (hour 49), its 1d SLO window the same day: buckets of
 #: hours 25 to 49. The hole is 2 of those 24 hours.
 AT_HOUR = 49
-HOLE = range(30 * 60, 32 * 60)
+HOLE = range(30 * 60 + 1, 32 * 60 + 1)
 
 
 def _report(tmp_path: Path, bad: Callable[[int], float | None], total: Callable[[int], float | None],
@@ -97,3 +97,15 @@ def test_a_hole_never_turns_a_breach_into_met(tmp_path: Path) -> None:
     code, slo, _ = _report(tmp_path, _holed(20), _holed(1000))
     assert slo["verdict"] == "breached" and code == 1
     assert "below the objective" in slo["reason"] and "counted only 91.7%" in slo["reason"]
+
+
+@pytest.mark.parametrize("bad", [lambda i: None, _holed(0)], ids=["bad-never-recorded", "bad-missing-for-2h"])
+def test_a_missing_bad_step_series_is_no_data_never_met(tmp_path: Path, bad: Callable[[int], float | None]) -> None:
+    """The rules record a bad step count (0 when nothing failed) wherever they record a total: a total without
+    it is lost data, not a day without bad events."""
+    code, slo, md = _report(tmp_path, bad, lambda i: 1000)
+    assert slo["verdict"] == "no data" and code == 4
+    assert slo["reason"].startswith(f"broken data from Prometheus: the recorded {series.BAD_STEP} is missing where "
+                                    f"{series.TOTAL_STEP} has counts, in the bucket ending "), slo["reason"]
+    assert slo["period"]["sli"] is None and slo["error_budget"]["remaining_end"] is None
+    assert "| pay | checkout | 99.000% | no data | no data (1d) | no data | no data |" in md

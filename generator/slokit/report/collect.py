@@ -121,9 +121,24 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
         return {(): Buckets(step, period.end, (0.0,) * n, (0.0,) * n)}, "missing", _why_missing(
             client, service, slo, period, now)
     bad = _by_group(_range(client, bad_query, start, period.end, step), times, slo)
-    covered = _coverage(client, service, slo, times, step) if source == "recorded" else None
-    return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n), covered)
+    covered, names = None, ("", "")
+    if source == "recorded":
+        covered, names = _coverage(client, service, slo, times, step), queries.recorded_names(service, slo)
+    return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n), covered,
+                       _bad_missing(bad.get(g), total.get(g), times, names) if source == "recorded" else "")
             for g in total.keys() | bad.keys()}, source, ""
+
+
+def _bad_missing(bad: Sequence[float | None] | None, total: Sequence[float | None] | None,
+                 times: Sequence[datetime], names: tuple[str, str]) -> str:
+    """Why recorded counts are broken when the bad series has no sample in a bucket where the total has one;
+    "" when it has. The rules record bad wherever they record total (a zero when nothing failed), so its
+    absence there is lost data, never "no bad event"."""
+    for i, t in enumerate(total or ()):
+        if t is not None and (bad is None or bad[i] is None):
+            return (f"the recorded {names[0]} is missing where {names[1]} has counts, in the bucket ending "
+                    f"{times[i]:%Y-%m-%d %H:%M} UTC (the rules record both)")
+    return ""
 
 
 def _coverage(client: PrometheusClient, service: Service, slo: SLO, times: Sequence[datetime],

@@ -61,6 +61,8 @@ class Buckets:
     total: tuple[float, ...]
     #: Share of each bucket's rule steps that have a recorded count (recorded source); None for raw counters.
     covered: tuple[float, ...] | None = None
+    #: Why the counts cannot be trusted, found by the collector (a series the rules always record is missing).
+    defect: str = ""
 
     def __post_init__(self) -> None:
         if len(self.bad) != len(self.total) or (self.covered is not None and len(self.covered) != len(self.total)):
@@ -255,8 +257,10 @@ def _sli_points(period_hours: Sequence[Hour], period: timedelta) -> tuple[Point,
 
 
 def broken(data: Buckets) -> str | None:
-    """Why the buckets cannot be true (NaN, an infinity, a negative count, more bad events than events),
-    naming the first such bucket; None when they can."""
+    """Why the buckets cannot be true (the collector's defect, NaN, an infinity, a negative count, more bad
+    events than events), naming the first such bucket; None when they can."""
+    if data.defect:
+        return data.defect
     for i, (b, t) in enumerate(zip(data.bad, data.total, strict=True)):
         wrong = unsound(b, t)
         if wrong is not None:

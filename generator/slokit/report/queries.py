@@ -30,7 +30,7 @@ def _seconds(d: timedelta | Duration) -> str:
     return format_number(d.total_seconds() if isinstance(d, timedelta) else d.seconds)
 
 
-def _recorded_names(service: Service, slo: SLO) -> tuple[str, str]:
+def recorded_names(service: Service, slo: SLO) -> tuple[str, str]:
     """The recorded ``(bad, total)`` series the report reads: step counts, else 5m rates."""
     if rolls_up(service, slo):
         return series.BAD_STEP, series.TOTAL_STEP
@@ -41,7 +41,7 @@ def recorded_events(service: Service, slo: SLO, step: timedelta) -> tuple[str, s
     """``(bad, total)`` events per ``step`` bucket from the recorded step counts (else 5m rates), per group
     of a grouped SLO."""
     rng = _seconds(step) + "s"
-    names = _recorded_names(service, slo)
+    names = recorded_names(service, slo)
     times = "" if rolls_up(service, slo) else f" * {_seconds(rule_step(service))}"
     bad, total = (f"{summed(slo.group_by)}(sum_over_time({recorded(n, service, slo)}[{rng}])){times}" for n in names)
     return bad, total
@@ -52,7 +52,7 @@ def recorded_coverage(service: Service, slo: SLO, step: timedelta) -> str:
     SLO: a missed evaluation misses every group alike, while a group's own series ends when the group is
     quiet for an hour (no event lost), so the group seen in the most steps counts, as in the published
     ``slo:sli_coverage:ratio<window>``."""
-    total = recorded(_recorded_names(service, slo)[1], service, slo)
+    total = recorded(recorded_names(service, slo)[1], service, slo)
     steps = format_number(Fraction(int(step / timedelta(milliseconds=1)), rule_step(service).ms))
     return f"clamp_max(max(count_over_time({total}[{_seconds(step)}s])) / {steps}, 1)"
 
