@@ -25,6 +25,7 @@ from slokit.report.model import (
     build_slo_report,
     step_for,
     summarize_alerts,
+    without_numbers,
     worst_first,
 )
 from slokit.report.period import Period, format_time
@@ -72,13 +73,14 @@ def _range(client: PrometheusClient, expr: str, start: datetime, end: datetime, 
 
 def _partial(report: SLOReport, warnings: Sequence[str]) -> SLOReport:
     """A partial answer (Prometheus' ``warnings``, as Thanos and Mimir send when a store is missing) never
-    makes an SLO met or at risk: it is "no data"; a breach stays a breach, with the warning added."""
+    makes an SLO met or at risk: it is "no data", showing none of the partial numbers (as broken data); a
+    breach stays a breach, with the warning added."""
     if not warnings:
         return report
     why = "partial data: Prometheus answered with warnings (" + "; ".join(list(dict.fromkeys(warnings))[:2]) + ")"
     if report.verdict == "breached":
         return replace(report, reason=f"{report.reason}; {why}")
-    return replace(report, verdict="no data", reason=f"{why}, so it is not judged")
+    return without_numbers(report, f"{why}, so it is not judged")
 
 
 def _first(values: Sequence[float | None]) -> int:

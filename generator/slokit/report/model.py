@@ -390,3 +390,15 @@ def summarize_alerts(samples: Sequence[tuple[dict[str, str], Sequence[datetime]]
         out.append(AlertSummary(labels.get("alertname", "?"), labels.get("severity", ""), kept, ts[0], ts[-1],
                                 episodes))
     return out
+
+
+def without_numbers(report: SLOReport, reason: str) -> SLOReport:
+    """``report`` as "no data" showing none of its numbers (a partial answer): only why, and its alerts."""
+    return replace(
+        report, verdict="no data", reason=reason, period_sli=None, period_events=0.0, period_bad_events=0.0,
+        window_sli=None, window_events=0.0, window_bad_events=0.0, budget_remaining_start=None,
+        budget_remaining_end=None, budget_consumed=None, period_burn_rate=None,
+        burn_down=tuple(Point(pt.time, None) for pt in report.burn_down),
+        sli_over_time=tuple(Point(pt.time, None) for pt in report.sli_over_time), worst_hours=(),
+        coverage_period=None, coverage_window=None, budget_events=None, budget_events_left=None,
+    )
