@@ -123,11 +123,11 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
         return {(): Buckets(step, period.end, (0.0,) * n, (0.0,) * n)}, "missing", _why_missing(
             client, service, slo, period, now)
     bad = _by_group(_range(client, bad_query, start, period.end, step), times, slo)
-    covered, names = None, ("", "")
-    if source == "recorded":
-        covered, names = _coverage(client, service, slo, times, step), queries.recorded_names(service, slo)
+    recorded = source == "recorded"
+    covered = _coverage(client, service, slo, times, step) if recorded else None
+    names = queries.recorded_names(service, slo)
     return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n), covered,
-                       _bad_missing(bad.get(g), total.get(g), times, names) if source == "recorded" else "")
+                       _bad_missing(bad.get(g), total.get(g), times, names) if recorded else "")
             for g in total.keys() | bad.keys()}, source, ""
 
 
@@ -144,11 +144,15 @@ def _bad_missing(bad: Sequence[float | None] | None, total: Sequence[float | Non
 
 
 def _coverage(client: PrometheusClient, service: Service, slo: SLO, times: Sequence[datetime],
-              step: timedelta) -> tuple[float, ...]:
-    """Share of each bucket's rule steps that were recorded (0 for a bucket without any)."""
+              step: timedelta) -> tuple[float, ...] | None:
+    """Share of each bucket's rule steps that were recorded (0 for a bucket without any, or a NaN); None for
+    an SLO without step counts."""
+    expr = queries.recorded_coverage(service, slo, step)
+    if expr is None:
+        return None
     at = {_ms(t): i for i, t in enumerate(times)}
     shares = [0.0] * len(times)
-    for s in _range(client, queries.recorded_coverage(service, slo, step), times[0], times[-1], step):
+    for s in _range(client, expr, times[0], times[-1], step):
         for t, v in s.points:
             i = at.get(_ms(t))
             if i is not None and math.isfinite(v):

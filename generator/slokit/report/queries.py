@@ -47,13 +47,16 @@ def recorded_events(service: Service, slo: SLO, step: timedelta) -> tuple[str, s
     return bad, total
 
 
-def recorded_coverage(service: Service, slo: SLO, step: timedelta) -> str:
-    """Share of each ``step`` bucket's rule evaluations that left a recorded total, at most 1, for the whole
-    SLO: a missed evaluation misses every group alike, while a group's own series ends when the group is
-    quiet for an hour (no event lost), so the group seen in the most steps counts, as in the published
-    ``slo:sli_coverage:ratio<window>``."""
-    total = recorded(recorded_names(service, slo)[1], service, slo)
+def recorded_coverage(service: Service, slo: SLO, step: timedelta) -> str | None:
+    """Share of each ``step`` bucket's rule steps that left a recorded total step count, at most 1; None for
+    an SLO that is not rolled up (its 5m rates leave no sample without traffic, so a missing one does not
+    tell a missed evaluation). For the whole SLO: a missed evaluation misses every group alike, while a
+    group's own series ends when the group is quiet for an hour (no event lost), so the group seen in the
+    most steps counts, as in the published ``slo:sli_coverage:ratio<window>``."""
+    if not rolls_up(service, slo):
+        return None
     steps = format_number(Fraction(int(step / timedelta(milliseconds=1)), rule_step(service).ms))
+    total = recorded(series.TOTAL_STEP, service, slo)
     return f"clamp_max(max(count_over_time({total}[{_seconds(step)}s])) / {steps}, 1)"
 
 

@@ -30,7 +30,9 @@ def events(value: float) -> str:
 def coverage(s: SLOReport) -> str:
     """How much of the period and the SLO window the recording rules counted (recorded source only)."""
     if s.coverage_period is None and s.coverage_window is None:
-        return "not applicable (raw counters)" if s.source == "raw" else NO_DATA
+        if s.verdict == "no data" or s.source == "missing":
+            return NO_DATA
+        return "not applicable (raw counters)" if s.source == "raw" else "not measured (no step counts: 5m rates)"
     return (f"{pct(s.coverage_period, 1)} of the period's rule steps recorded, {pct(s.coverage_window, 1)} of "
             "the SLO window's")
 
