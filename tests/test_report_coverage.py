@@ -23,19 +23,9 @@ import pytest
 
 from slokit import series
 from slokit.report.jsondoc import schema
+from test_report_verdicts import BAD_TOTAL, SPEC
 from verdict_tsdb import openmetrics, serving
 
-SPEC = """service: pay
-owner: payments
-slos:
-  - name: checkout
-    objective: 99
-    window: 1d
-    sli:
-      ratio:
-        bad: 'sum(rate(payments_failed_total[{{window}}]))'
-        total: 'sum(rate(payments_total[{{window}}]))'
-"""
 LABELS = '{service="pay",slo="checkout"}'
 HOURS = 50
 #: The report's period is the last day before ``at`` (hour 49), its 1d SLO window the same day: buckets of
@@ -50,7 +40,7 @@ def _report(tmp_path: Path, bad: Callable[[int], float | None], total: Callable[
     gauges = {series.TOTAL_STEP + LABELS: total, series.BAD_STEP + LABELS: bad}
     text = openmetrics({}, start, HOURS * 60, gauges)
     spec = tmp_path / "pay.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
+    spec.write_text(SPEC.format(queries=BAD_TOTAL), encoding="utf-8")
     at = datetime.fromtimestamp(start + AT_HOUR * 3600, UTC).isoformat()
     with serving(tmp_path, text) as url:
         def run(fmt: str) -> subprocess.CompletedProcess[str]:
