@@ -16,8 +16,9 @@ Answer = Callable[[str, dict[str, str]], dict[str, Any]]
 
 
 @contextmanager
-def crafted(answer: Answer) -> Iterator[str]:
-    """The base URL of a server on 127.0.0.1 answering GET and POST queries with ``answer``'s data."""
+def crafted(answer: Answer, warnings: Callable[[], list[str]] = list) -> Iterator[str]:
+    """The base URL of a server on 127.0.0.1 answering GET and POST queries with ``answer``'s data, and the
+    ``warnings`` of a partial answer (as Thanos and Mimir send when a store is missing) when there are any."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -28,7 +29,10 @@ def crafted(answer: Answer) -> Iterator[str]:
 
         def _reply(self, form: dict[str, list[str]]) -> None:
             data = answer(urlsplit(self.path).path, {k: v[0] for k, v in form.items()})
-            body = json.dumps({"status": "success", "data": data}).encode()
+            reply: dict[str, Any] = {"status": "success", "data": data}
+            if partial := warnings():
+                reply["warnings"] = partial
+            body = json.dumps(reply).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

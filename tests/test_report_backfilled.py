@@ -97,9 +97,12 @@ def test_incident_day_from_recorded_series(prometheus: BackfilledPrometheus) -> 
     assert (t(doc["period"]["start"]), t(doc["period"]["end"])) == (INCIDENT_DAY, end)
     s = slo_of(doc, "shop", "availability")
     assert s["source"] == "recorded"
+    assert s["coverage"] == {"period": 1.0, "window": 1.0}, "the backfilled rules recorded every step"
     assert_events(s["period"], "shop", "availability", INCIDENT_DAY, end)
     assert_events(s["window_to_end"], "shop", "availability", end - 7 * DAY, end)
     budget = s["error_budget"]
+    assert budget["events"] == pytest.approx(0.005 * s["window_to_end"]["events"])
+    assert budget["events_left"] == pytest.approx(budget["events"] - s["window_to_end"]["bad_events"])
     assert budget["ratio"] == pytest.approx(0.005)
     # Within 1.5 % of the budget: 3 minutes of 1,000 requests at 0.1 % errors, against 8.6M requests at 0.5 %.
     assert budget["remaining_start"] == pytest.approx(remaining("shop", "availability", INCIDENT_DAY, 7 * DAY,
@@ -133,6 +136,7 @@ def test_incident_day_from_recorded_series(prometheus: BackfilledPrometheus) -> 
 
     ledger = slo_of(doc, "ledger", "availability")
     assert ledger["source"] == "raw", "its rules were not backfilled: the raw SLI queries are read"
+    assert ledger["coverage"] == {"period": None, "window": None}
     assert_events(ledger["period"], "ledger", "availability", INCIDENT_DAY, end)
     assert_events(ledger["window_to_end"], "ledger", "availability", end - 28 * DAY, end)
     assert ledger["verdict"] == "breached"

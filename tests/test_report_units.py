@@ -171,3 +171,18 @@ def test_a_100_percent_objective_has_no_budget_share_but_can_breach() -> None:
     assert r.budget_remaining_end is None and r.budget_consumed is None and r.period_burn_rate is None
     report = Report(period, NOW, "x", (ServiceReport("svc", "team", (r,)),))
     jsonschema.validate(json.loads(jsondoc.render(report)), jsondoc.schema())
+
+
+def test_coverage_counts_from_the_recordings_first_bucket() -> None:
+    """Rules loaded 10 hours before the end of a 1d period (a 1d window): the buckets before hold no steps
+    and no events either way, so coverage counts from the first recorded bucket, which may start within it."""
+    period = resolve("1d", utc(2026, 1, 2), NOW)
+    n = 48
+    covered = (0.0,) * 38 + (0.5,) + (1.0,) * 9
+    data = Buckets(timedelta(hours=1), period.end, (0.0,) * n, (0.0,) * 38 + (1000.0,) * 10, covered)
+    r = build_slo_report(_params(window_h=24), period, data, "recorded")
+    assert (r.coverage_period, r.coverage_window, r.verdict) == (1.0, 1.0, "met")
+    holed = build_slo_report(_params(window_h=24), period, Buckets(data.step, data.end, data.bad, data.total,
+                                                        (0.0,) * 38 + (0.5,) + (1.0,) * 4 + (0.0,) + (1.0,) * 4),
+                             "recorded")
+    assert holed.coverage_window == pytest.approx(0.9) and holed.verdict == "at risk"

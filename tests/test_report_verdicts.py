@@ -89,7 +89,8 @@ def test_one_broken_bucket_makes_the_slo_no_data_never_met(bad: float, total: fl
 @pytest.fixture
 def crafted_server() -> Iterator[tuple[str, dict[str, str]]]:
     """Every range query of the SLI answered with a sample per step: 6000 events and 6 bad ones, except one
-    bucket of bad events that is ``broken["value"]``; the recorded series and ALERTS do not exist."""
+    bucket of bad events that is ``broken["value"]``, and ``broken["warning"]`` (if set) in every answer; the
+    recorded series and ALERTS do not exist."""
     broken: dict[str, str] = {}
 
     def answer(path: str, params: dict[str, str]) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def crafted_server() -> Iterator[tuple[str, dict[str, str]]]:
         values = [[start + i * step, (broken["value"] if i == n - 3 else "6") if bad else "6000"] for i in range(n)]
         return {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}
 
-    with crafted(answer) as url:
+    with crafted(answer, lambda: [broken["warning"]] if "warning" in broken else []) as url:
         yield url, broken
 
 
@@ -133,6 +134,30 @@ def test_the_control_with_sound_answers_is_met(tmp_path: Path, crafted_server: t
     proc = _run(spec, url, "--format", "json", "--at", "2026-12-02T00:00:00Z")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "met"
+
+
+def test_a_partial_answer_is_no_data_and_shows_none_of_its_numbers(
+        tmp_path: Path, crafted_server: tuple[str, dict[str, str]]) -> None:
+    """The sound answers of the control, but partial: no number of them is shown, in any format."""
+    url, broken = crafted_server
+    broken["value"] = "6"
+    broken["warning"] = "partial response: store 10.0.0.7:10901 unavailable"
+    spec = tmp_path / "pay.yaml"
+    spec.write_text(SPEC.format(queries=BAD_TOTAL), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = _run(spec, url, "--format", "json", "--format", "md", "--format", "html", "--out", str(out),
+                "--at", "2026-12-02T00:00:00Z")
+    assert proc.returncode == 4, proc.stderr
+    doc = json.loads((out / "report.json").read_text())
+    jsonschema.validate(doc, jsondoc.schema())
+    (slo,) = doc["services"][0]["slos"]
+    assert slo["verdict"] == "no data" and slo["reason"].startswith("partial data: Prometheus answered with warnings")
+    assert slo["period"] == {"sli": None, "events": 0, "bad_events": 0, "burn_rate": None}
+    assert slo["window_to_end"]["sli"] is None and slo["error_budget"]["remaining_end"] is None
+    assert slo["worst_hours"] == [] and all(p["value"] is None for p in slo["burn_down"] + slo["sli_over_time"])
+    md = (out / "report.md").read_text()
+    assert "| pay | checkout | 99.000% | no data | no data (1d) | no data | no data | 0 | no data |" in md
+    assert "99.900%" not in md and "99.9%" not in (out / "report.html").read_text()
 
 
 def test_a_good_query_counting_more_than_the_total_is_no_data_on_a_real_prometheus(tmp_path: Path) -> None:

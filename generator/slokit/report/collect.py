@@ -25,6 +25,7 @@ from slokit.report.model import (
     build_slo_report,
     step_for,
     summarize_alerts,
+    without_numbers,
     worst_first,
 )
 from slokit.report.period import Period, format_time
@@ -72,13 +73,14 @@ def _range(client: PrometheusClient, expr: str, start: datetime, end: datetime, 
 
 def _partial(report: SLOReport, warnings: Sequence[str]) -> SLOReport:
     """A partial answer (Prometheus' ``warnings``, as Thanos and Mimir send when a store is missing) never
-    makes an SLO met or at risk: it is "no data"; a breach stays a breach, with the warning added."""
+    makes an SLO met or at risk: it is "no data", showing none of the partial numbers (as broken data); a
+    breach stays a breach, with the warning added."""
     if not warnings:
         return report
     why = "partial data: Prometheus answered with warnings (" + "; ".join(list(dict.fromkeys(warnings))[:2]) + ")"
     if report.verdict == "breached":
         return replace(report, reason=f"{report.reason}; {why}")
-    return replace(report, verdict="no data", reason=f"{why}, so it is not judged")
+    return without_numbers(report, f"{why}, so it is not judged")
 
 
 def _first(values: Sequence[float | None]) -> int:
@@ -121,8 +123,41 @@ def fetch_buckets(client: PrometheusClient, service: Service, slo: SLO, period: 
         return {(): Buckets(step, period.end, (0.0,) * n, (0.0,) * n)}, "missing", _why_missing(
             client, service, slo, period, now)
     bad = _by_group(_range(client, bad_query, start, period.end, step), times, slo)
-    return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n))
+    recorded = source == "recorded"
+    covered = _coverage(client, service, slo, times, step) if recorded else None
+    names = queries.recorded_names(service, slo)
+    return {g: Buckets(step, period.end, _filled(bad.get(g), n), _filled(total.get(g), n), covered,
+                       _bad_missing(bad.get(g), total.get(g), times, names) if recorded else "")
             for g in total.keys() | bad.keys()}, source, ""
+
+
+def _bad_missing(bad: Sequence[float | None] | None, total: Sequence[float | None] | None,
+                 times: Sequence[datetime], names: tuple[str, str]) -> str:
+    """Why recorded counts are broken when the bad series has no sample in a bucket where the total has one;
+    "" when it has. The rules record bad wherever they record total (a zero when nothing failed), so its
+    absence there is lost data, never "no bad event"."""
+    for i, t in enumerate(total or ()):
+        if t is not None and (bad is None or bad[i] is None):
+            return (f"the recorded {names[0]} is missing where {names[1]} has counts, in the bucket ending "
+                    f"{times[i]:%Y-%m-%d %H:%M} UTC (the rules record both)")
+    return ""
+
+
+def _coverage(client: PrometheusClient, service: Service, slo: SLO, times: Sequence[datetime],
+              step: timedelta) -> tuple[float, ...] | None:
+    """Share of each bucket's rule steps that were recorded (0 for a bucket without any, or a NaN); None for
+    an SLO without step counts."""
+    expr = queries.recorded_coverage(service, slo, step)
+    if expr is None:
+        return None
+    at = {_ms(t): i for i, t in enumerate(times)}
+    shares = [0.0] * len(times)
+    for s in _range(client, expr, times[0], times[-1], step):
+        for t, v in s.points:
+            i = at.get(_ms(t))
+            if i is not None and math.isfinite(v):
+                shares[i] = max(shares[i], v)
+    return tuple(shares)
 
 
 def _why_missing(client: PrometheusClient, service: Service, slo: SLO, period: Period, now: datetime | None) -> str:

@@ -7,7 +7,9 @@ Times are ISO 8601 in UTC, shares are fractions (0.995, not 99.5), and a value t
 Version 2: a grouped SLO has one entry per group in its service's ``slos`` (the worst first, at most
 ``GROUPS_SHOWN``), each with its ``group`` labels (``{}`` for an ungrouped SLO), so (service, slo) is no
 longer unique there; the groups beyond are counted in the service's ``hidden_groups``. ``counts`` and
-``verdict`` cover every group, shown or not.
+``verdict`` cover every group, shown or not. Added within version 2 (optional in the schema): ``coverage``
+(the share of rule steps recorded over the period and the SLO window, null for raw counters) and the error
+budget in events (``error_budget.events``, ``events_left``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def _slo(s: SLOReport) -> dict[str, Any]:
                    "burn_rate": s.period_burn_rate},
         "window_to_end": {"sli": s.window_sli, "events": s.window_events, "bad_events": s.window_bad_events},
         "error_budget": {"ratio": s.error_budget, "remaining_start": s.budget_remaining_start,
-                         "remaining_end": s.budget_remaining_end, "consumed": s.budget_consumed},
+                         "remaining_end": s.budget_remaining_end, "consumed": s.budget_consumed,
+                         "events": s.budget_events, "events_left": s.budget_events_left},
+        "coverage": {"period": s.coverage_period, "window": s.coverage_window},
         "burn_down": _points(s.burn_down),
         "sli_over_time": _points(s.sli_over_time),
         "worst_hours": [{"start": _t(h.start), "end": _t(h.end), "sli": h.sli, "events": h.events,

@@ -39,8 +39,10 @@ def _slo_section(s: SLOReport) -> list[str]:
         ("error budget left at the start", text.budget(s.budget_remaining_start)),
         ("error budget left at the end", text.budget(s.budget_remaining_end)),
         ("error budget consumed in the period", text.budget(s.budget_consumed)),
+        ("error budget in events", text.event_budget(s)),
         ("burn rate over the period", text.NO_DATA if s.period_burn_rate is None else f"{s.period_burn_rate:.2f}x"),
         ("data", f"{s.source} series"),
+        ("coverage", text.coverage(s)),
     ]
     out += [_row([k, v]) for k, v in fields]
     out += ["", "Alerts that fired:", ""]

@@ -14,7 +14,9 @@ end. Everything else follows from sums of those buckets:
 
 A period without traffic has no SLI and the verdict "no data", never 100 %. Counts that cannot be true
 (NaN, an infinity, a negative count, more bad events than events in a bucket) make the SLO "no data" with
-the reason, whatever the other buckets say: broken data never reads as "met".
+the reason, whatever the other buckets say: broken data never reads as "met". Recorded counts hold only the
+rule steps that were counted: below ``COVERAGE_MIN`` of them over the period or the window, "met" becomes
+"at risk" (a gap never improves a verdict), and event budgets hold for the counted steps.
 
 A grouped SLO (``group_by``) gets one report per group, each with its own buckets, budget and verdict, the
 worst first; renderers show at most ``GROUPS_SHOWN`` of them and count the rest (:func:`shown`).
@@ -37,13 +39,16 @@ from slokit.series import Group
 Verdict = Literal["met", "at risk", "breached", "no data"]
 #: Order of severity, worst last: a summary's verdict is the worst of its SLOs.
 VERDICTS: tuple[Verdict, ...] = ("met", "no data", "at risk", "breached")
-#: Where the event counts came from: the recorded 5m rates, the raw SLI queries, or nowhere.
+#: Where the event counts came from: the recorded step counts (or 5m rates), the raw SLI queries, or nowhere.
 Source = Literal["recorded", "raw", "missing"]
 #: Budget left below this share of the window's budget makes an SLO "at risk".
 AT_RISK_REMAINING = 0.25
 WORST_HOURS = 5
 #: Groups of one grouped SLO a report shows (the worst); the others are counted by verdict.
 GROUPS_SHOWN = 10
+#: Below this share of the rule steps recorded (over the period or the SLO window), recorded counts do not
+#: make an SLO "met": the budget is known only for the steps that were counted.
+COVERAGE_MIN = 0.99
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,14 @@ class Buckets:
     end: datetime
     bad: tuple[float, ...]
     total: tuple[float, ...]
+    #: Share of each bucket's rule steps that have a recorded count (recorded source); None for raw counters.
+    covered: tuple[float, ...] | None = None
+    #: Why the counts cannot be trusted, found by the collector (a series the rules always record is missing).
+    defect: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.bad) != len(self.total):
-            raise ValueError("bad and total need one value per bucket")
+        if len(self.bad) != len(self.total) or (self.covered is not None and len(self.covered) != len(self.total)):
+            raise ValueError("bad, total and covered need one value per bucket")
 
     def bucket_end(self, i: int) -> datetime:
         return self.end - (len(self.total) - 1 - i) * self.step
@@ -121,6 +130,14 @@ class SLOReport:
     group: Group = ()
     #: The SLO's grouping labels (empty when ungrouped).
     group_by: tuple[str, ...] = ()
+    #: Share of the rule steps with a recorded count, over the period and over the SLO window (recorded
+    #: source only; None for raw counters or without data).
+    coverage_period: float | None = None
+    coverage_window: float | None = None
+    #: The error budget in events over the SLO window's counted events (error budget x events), and what is
+    #: left of it; with coverage below 1 they hold for the counted steps only.
+    budget_events: float | None = None
+    budget_events_left: float | None = None
 
 
 @dataclass(frozen=True)
@@ -240,13 +257,36 @@ def _sli_points(period_hours: Sequence[Hour], period: timedelta) -> tuple[Point,
 
 
 def broken(data: Buckets) -> str | None:
-    """Why the buckets cannot be true (NaN, an infinity, a negative count, more bad events than events),
-    naming the first such bucket; None when they can."""
+    """Why the buckets cannot be true (the collector's defect, NaN, an infinity, a negative count, more bad
+    events than events), naming the first such bucket; None when they can."""
+    if data.defect:
+        return data.defect
     for i, (b, t) in enumerate(zip(data.bad, data.total, strict=True)):
         wrong = unsound(b, t)
         if wrong is not None:
             return f"{wrong}, in the bucket ending {data.bucket_end(i):%Y-%m-%d %H:%M} UTC"
     return None
+
+
+def coverage_of(covered: Sequence[float] | None, lo: int, hi: int) -> float | None:
+    """Share of the rule steps of buckets ``lo`` to ``hi - 1`` that were recorded, from the recording's first
+    bucket on: before it neither source has data (the collector prefers raw counters that reach further back),
+    and the first bucket counts as whole, as recording may start within it. None without recorded steps."""
+    if covered is None:
+        return None
+    first = next((i for i, c in enumerate(covered) if c > 0), len(covered))
+    shares = [1.0 if i == first else min(1.0, max(0.0, covered[i])) for i in range(max(lo, first), hi)]
+    return sum(shares) / len(shares) if shares else None
+
+
+def _low_coverage(period: float | None, window: float | None) -> str:
+    """The reason recorded counts are not enough to call an SLO met; "" when they cover enough."""
+    low = [(c, what) for c, what in ((period, "period"), (window, "SLO window")) if c is not None and c < COVERAGE_MIN]
+    if not low:
+        return ""
+    c, what = min(low)
+    return (f"the recording rules counted only {c * 100:.1f}% of the {what}'s steps, so the budget is known for "
+            "that share only")
 
 
 def verdict_of(period_sli: float | None, window_sli: float | None, objective: float, remaining_end: float | None,
@@ -312,6 +352,14 @@ def build_slo_report(p: SLOParams, period: Period, data: Buckets, source: Source
     verdict, reason = verdict_of(period_sli, window_sli, float(p.objective), remaining_end, burn, source)
     if source == "missing" and no_data_reason:
         reason = no_data_reason
+    cov_period = coverage_of(data.covered, first, n)
+    cov_window = coverage_of(data.covered, max(0, n - n_window), n)
+    gap = _low_coverage(cov_period, cov_window) if verdict != "no data" else ""
+    if gap and verdict == "met":
+        verdict, reason = "at risk", gap
+    elif gap:
+        reason = f"{reason}; {gap}"
+    allowed = budget * w_total if w_total > 0 and budget > 0 else None
     return SLOReport(
         service=p.service, slo=p.slo, description=p.description, objective=float(p.objective),
         window=p.window_text, sli_kind=p.sli_kind, source=source, error_budget=budget,
@@ -321,7 +369,8 @@ def build_slo_report(p: SLOParams, period: Period, data: Buckets, source: Source
         budget_consumed=consumed, period_burn_rate=burn, burn_down=burn_down,
         sli_over_time=_sli_points(hours, period.duration), worst_hours=tuple(worst),
         alerts=tuple(sorted(alerts, key=lambda a: (a.first, a.alertname))), verdict=verdict, reason=reason,
-        group=group, group_by=p.group_by,
+        group=group, group_by=p.group_by, coverage_period=cov_period, coverage_window=cov_window,
+        budget_events=allowed, budget_events_left=None if allowed is None else allowed - w_bad,
     )
 
 
@@ -341,3 +390,15 @@ def summarize_alerts(samples: Sequence[tuple[dict[str, str], Sequence[datetime]]
         out.append(AlertSummary(labels.get("alertname", "?"), labels.get("severity", ""), kept, ts[0], ts[-1],
                                 episodes))
     return out
+
+
+def without_numbers(report: SLOReport, reason: str) -> SLOReport:
+    """``report`` as "no data" showing none of its numbers (a partial answer): only why, and its alerts."""
+    return replace(
+        report, verdict="no data", reason=reason, period_sli=None, period_events=0.0, period_bad_events=0.0,
+        window_sli=None, window_events=0.0, window_bad_events=0.0, budget_remaining_start=None,
+        budget_remaining_end=None, budget_consumed=None, period_burn_rate=None,
+        burn_down=tuple(Point(pt.time, None) for pt in report.burn_down),
+        sli_over_time=tuple(Point(pt.time, None) for pt in report.sli_over_time), worst_hours=(),
+        coverage_period=None, coverage_window=None, budget_events=None, budget_events_left=None,
+    )

@@ -27,6 +27,27 @@ def events(value: float) -> str:
     return f"{round(value):,}"
 
 
+def coverage(s: SLOReport) -> str:
+    """How much of the period and the SLO window the recording rules counted (recorded source only)."""
+    if s.coverage_period is None and s.coverage_window is None:
+        if s.verdict == "no data" or s.source == "missing":
+            return NO_DATA
+        return "not applicable (raw counters)" if s.source == "raw" else "not measured (no step counts: 5m rates)"
+    return (f"{pct(s.coverage_period, 1)} of the period's rule steps recorded, {pct(s.coverage_window, 1)} of "
+            "the SLO window's")
+
+
+def event_budget(s: SLOReport) -> str:
+    """The error budget over the SLO window in events and what is left, saying when it holds for the
+    counted steps only."""
+    if s.budget_events is None or s.budget_events_left is None:
+        return NO_DATA
+    out = f"{events(s.budget_events)} bad events allowed, {events(s.budget_events_left)} left"
+    if s.coverage_window is not None and s.coverage_window < 1:
+        out += f" (of the {pct(s.coverage_window, 1)} of the SLO window the recording rules counted)"
+    return out
+
+
 def when(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
