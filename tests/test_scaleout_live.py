@@ -365,12 +365,17 @@ def test_vmalert_on_victoria_metrics_pages_resolves_and_agrees_with_prometheus(t
     app.traffic.stop()
     bad, total = app.counts()
     time.sleep(4)  # both engines record once more over the finished traffic
-    at = time.time() - 2
     truth = bad / total
     compared = {}
     for name in ("slo:sli_error:ratio_rate1h", "slo:sli_error:ratio_rate1d"):
-        got_vm, got_prom = recorded(vm, name, at), recorded(prom, name, at)
-        assert got_vm is not None and got_prom is not None, (name, got_vm, got_prom, explain())
+        def both(name: str = name) -> tuple[float, float] | None:
+            """The two engines' values at one instant, once both have recorded the ratio (a busy machine can
+            delay a chained recording by some evaluations)."""
+            at = time.time() - 2
+            got_vm, got_prom = recorded(vm, name, at), recorded(prom, name, at)
+            return None if got_vm is None or got_prom is None else (got_vm, got_prom)
+
+        got_vm, got_prom = wait_for(f"{name} recorded by both engines", both, explain, 60)
         assert got_vm == pytest.approx(truth, abs=SLI_TOLERANCE), (name, got_vm, truth)
         assert got_prom == pytest.approx(truth, abs=SLI_TOLERANCE), (name, got_prom, truth)
         compared[name] = (got_vm, got_prom)
